@@ -1,0 +1,3 @@
+"""vlm-contract-harness: contract tests and provider-compatibility checks for VLM APIs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,69 @@
+"""The ``vlm-harness`` command line: a thin typer layer over the engine.
+
+Each command parses its flags, then hands over to the module that owns the work (``lint``,
+``openapi``, ``mock.serve``, ``engine``, ``recording``, ``drift``, ``report``); heavy imports
+happen inside the commands so ``--help`` stays fast. Every usage problem surfaces as a
+:class:`~harness.errors.HarnessError` and is printed as one line naming the flag, file or
+field at fault, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from harness.errors import HarnessError
+
+app = typer.Typer(help="Contract tests and provider-compatibility checks for VLM APIs.",
+                  no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _clean_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = fn(*args, **kwargs)
+        except HarnessError as exc:
+            from harness.secrets import Scrubber
+
+            err.print(f"[bold red]error:[/] {Scrubber.from_env().text(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None
+        raise typer.Exit(code or 0)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@_clean_errors
+def lint(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable findings.")] = False,
+    schemas_dir: Annotated[Path | None, typer.Option(help="Lint this schemas folder.")] = None,
+) -> int:
+    """Meta-validate schemas and profiles, and check every documented example."""
+    from harness import lint as lint_mod
+
+    return lint_mod.command(as_json=as_json, schemas_dir=schemas_dir)
+
+
+@app.command()
+@_clean_errors
+def openapi(
+    provider: Annotated[str, typer.Argument(help="An HTTP provider, e.g. wavespeed.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+    server: Annotated[str | None, typer.Option(help="Server URL to put in the document.")] = None,
+) -> int:
+    """Build the OpenAPI 3.1 document of PROVIDER from its JSON Schemas."""
+    from harness import openapi as openapi_mod
+
+    return openapi_mod.command(provider=provider, output=output, server=server)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

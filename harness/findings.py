@@ -1,0 +1,94 @@
+"""Findings: what every check, lint rule and drift comparison reports.
+
+A finding is a value, not an exception: it says which check saw what, how bad it is, where in
+the schema (a JSON pointer) the broken promise lives, and which source document section that
+promise was derived from, so a reader can go from a red cell straight to the line of
+documentation. Findings are comparable and hashable so test suites can assert on sets of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    """How bad a finding is; ``error`` fails a run, the others are reported only."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a promise comes from: a source document and the section inside it."""
+
+    document: str
+    section: str = ""
+
+    @classmethod
+    def from_schema(cls, node: Any) -> Source | None:
+        """Read an ``x-source`` annotation (``{document, section}``) off a schema node."""
+        raw = node.get("x-source") if isinstance(node, dict) else None
+        if not isinstance(raw, dict) or "document" not in raw:
+            return None
+        return cls(str(raw["document"]), str(raw.get("section", "")))
+
+    def __str__(self) -> str:
+        return f"{self.document} § {self.section}" if self.section else self.document
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation by one check; ``excerpt`` is already scrubbed of secrets."""
+
+    check: str
+    severity: Severity
+    message: str
+    provider: str = ""
+    endpoint: str = ""
+    request_id: str = ""
+    schema_pointer: str = ""
+    instance_pointer: str = ""
+    source: Source | None = None
+    excerpt: str = ""
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        data["source"] = asdict(self.source) if self.source else None
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        src = data.get("source")
+        return cls(
+            check=data["check"],
+            severity=Severity(data["severity"]),
+            message=data["message"],
+            provider=data.get("provider", ""),
+            endpoint=data.get("endpoint", ""),
+            request_id=data.get("request_id", ""),
+            schema_pointer=data.get("schema_pointer", ""),
+            instance_pointer=data.get("instance_pointer", ""),
+            source=Source(**src) if src else None,
+            excerpt=data.get("excerpt", ""),
+            extra=tuple(sorted((data.get("extra") or {}).items())),
+        )
+
+
+def worst(findings: list[Finding]) -> Severity | None:
+    """The highest severity among ``findings`` (None when there are none)."""
+    return max((f.severity for f in findings), key=lambda s: s.rank, default=None)
