@@ -1,0 +1,84 @@
+"""The reference mock: one Starlette app assembled from the provider profiles.
+
+Each provider API is mounted at ``/{provider}[/{host}]{documented base path}`` (for example
+``/modelbest/v1``, ``/mimo/anthropic``, ``/wavespeed``, ``/fal/queue``) and the provider's own
+paths follow unchanged, so an SDK only needs its base URL pointed here. Which routes an API
+gets is decided by its protocol's handler module; faults wrap each mount. ``/_harness/health``
+and ``/_harness/providers`` describe the running mock for humans and scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib import import_module
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from harness import __version__, providers
+from harness.mock import faults
+from harness.mock.config import MockConfig
+from harness.mock.context import MockContext, MockState
+
+# protocol -> module under harness.mock whose ``routes(ctx, host)`` serves it
+HANDLERS = {"openai-chat": "openai_chat", "anthropic-messages": "anthropic_messages",
+            "wavespeed-v3": "wavespeed", "fal-queue": "fal", "minicpm-o-realtime": "realtime"}
+
+RouteFactory = Callable[[MockContext, str], list[BaseRoute]]
+
+
+def handler(protocol: str) -> RouteFactory:
+    module = import_module(f"harness.mock.{HANDLERS[protocol]}")
+    return module.routes  # type: ignore[no-any-return]
+
+
+def base_urls(root: str, names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+    """provider -> {api label -> base URL an SDK should be given} for a mock at ``root``."""
+    out: dict[str, dict[str, str]] = {}
+    for profile in providers.select(",".join(names) if names else "all"):
+        entry = out.setdefault(profile.name, {})
+        for api in profile.apis:
+            for host in api.base_urls:
+                label = api.protocol.name if host == "default" else f"{api.protocol.name}:{host}"
+                scheme_root = root.replace("http", "ws", 1) if api.protocol.name.endswith(
+                    "realtime") else root
+                entry[label] = f"{scheme_root.rstrip('/')}{api.mock_prefix(host)}"
+    return out
+
+
+def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> Starlette:
+    """The whole mock (or only the named providers) as one ASGI app."""
+    config = config or MockConfig()
+    state = MockState.create(config)
+    server_fault = faults.parse(config.faults)
+    selected = [p.name for p in providers.select(",".join(names) if names else "all")]
+    # APIs sharing a prefix (ModelBest chat and realtime under /modelbest/v1) share one mount.
+    grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]] = {}
+    for name in selected:
+        profile = providers.get(name)
+        for api in profile.apis:
+            ctx = MockContext(profile, api, state)
+            for host in api.base_urls:
+                prefix = api.mock_prefix(host)
+                _, routes, _ = grouped.setdefault(prefix, (api.protocol.name, [], profile))
+                routes.extend(handler(api.protocol.name)(ctx, host))
+    mounts: list[BaseRoute] = [
+        Mount(prefix, app=faults.FaultMiddleware(
+            Starlette(routes=routes), protocol=protocol, server=server_fault, seed=config.seed,
+            catalogue=profile.errors))
+        for prefix, (protocol, routes, profile) in sorted(grouped.items(), key=lambda kv: -len(kv[0]))
+    ]
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__, "providers": selected})
+
+    async def provider_urls(request: Request) -> JSONResponse:
+        root = config.public_url or str(request.base_url)
+        return JSONResponse(base_urls(root, selected))
+
+    app = Starlette(routes=[Route("/_harness/health", health),
+                            Route("/_harness/providers", provider_urls), *mounts])
+    app.state.mock = state
+    return app

@@ -1,0 +1,37 @@
+"""Configuration of the reference mock: keys, clocks, limits, seed and faults.
+
+One frozen value so the in-process app, the served app and every test build the mock the same
+way. Times are scaled so that a test can watch a WaveSpeed job move created -> processing ->
+completed, or a realtime session hit its 300 s limit, in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+# The key the mock accepts when none is configured: a published test value, never a secret.
+MOCK_KEY = "mock-key-for-vlm-contract-harness"
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    """Everything that shapes the mock's behaviour."""
+
+    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    seed: int = 0
+    job_step_s: float = 0.05  # async jobs advance one status per step
+    realtime_time_scale: float = 0.01  # session limits (300 s/600 s) are multiplied by this
+    realtime_context_tokens: int = 8192
+    store_max_items: int = 2048
+    store_ttl_s: float = 900.0
+    faults: str = ""  # server-wide fault profile, see harness.mock.faults
+    public_url: str | None = None  # absolute base advertised in fal/WaveSpeed URLs
+    webhook_timeout_s: float = 5.0
+
+    def key_for(self, provider: str) -> str:
+        return self.keys.get(provider, MOCK_KEY)
+
+    def with_(self, **changes: object) -> MockConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,55 @@
+"""Errors in each protocol's own shape, so clients fail against the mock as they would live.
+
+OpenAI-compatible APIs answer ``{"error": {message, type, param, code}}`` with ``x-request-id``;
+Anthropic answers ``{"type": "error", "error": {type, message}, "request_id"}`` with a
+``request-id`` header; WaveSpeed wraps everything in its ``{code, message, data}`` envelope; fal
+answers FastAPI-style ``{"detail": ...}``. :func:`error_response` is the one place that knows
+these shapes; handlers only say which status, which message and which field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                 403: "permission_denied_error", 404: "not_found_error",
+                 413: "request_too_large", 422: "invalid_request_error",
+                 429: "rate_limit_exceeded", 500: "server_error", 503: "service_unavailable"}
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                    403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+                    429: "rate_limit_error", 500: "api_error", 503: "api_error",
+                    529: "overloaded_error"}
+_FAL_TYPES = {401: "authentication_error", 404: "not_found", 413: "request_too_large",
+              422: "validation_error", 429: "rate_limited", 500: "internal_error",
+              503: "service_unavailable"}
+
+
+def error_body(protocol: str, status: int, message: str, *, param: str | None = None,
+               request_id: str = "") -> dict[str, Any]:
+    """The JSON body ``protocol`` sends for an error of ``status``."""
+    if protocol == "anthropic-messages":
+        return {"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
+                                           "message": message}, "request_id": request_id}
+    if protocol == "wavespeed-v3":
+        return {"code": status, "message": message, "data": None}
+    if protocol == "fal-queue":
+        if status == 422 and param is not None:
+            loc = ["body", *[p for p in param.strip("/").split("/") if p]]
+            return {"detail": [{"loc": loc, "msg": message, "type": "value_error"}]}
+        return {"detail": message}
+    return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"),
+                      "param": param, "code": None}}
+
+
+def error_response(protocol: str, status: int, message: str, *, param: str | None = None,
+                   request_id: str = "", headers: dict[str, str] | None = None) -> JSONResponse:
+    """A complete error response: body, status and the protocol's request-id header."""
+    out = dict(headers or {})
+    if request_id:
+        out["request-id" if protocol == "anthropic-messages" else "x-request-id"] = request_id
+    if protocol == "fal-queue":
+        out["x-fal-error-type"] = _FAL_TYPES.get(status, "request_error")
+    body = error_body(protocol, status, message, param=param, request_id=request_id)
+    return JSONResponse(body, status_code=status, headers=out)

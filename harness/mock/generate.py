@@ -1,0 +1,84 @@
+"""Deterministic, honest generated content for the mock.
+
+Answers are a pure function of (model, prompt, media received, seed): the same request gives
+the same bytes, and the text says what arrived (how many images or frames, their formats and
+sizes, the prompt) so a client test can assert its payload reached the server intact. Token
+counting is one function used by both stream and non-stream answers, so usage always agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness import media
+
+_WORDS = ("the", "scene", "shows", "a", "clear", "subject", "with", "soft", "light", "and",
+          "muted", "colours", "in", "frame", "detail", "balanced", "composition", "calm")
+_TOKEN = re.compile(r"\s*\S+")
+
+
+def tokens(text: str) -> list[str]:
+    """Split ``text`` into stream pieces whose concatenation is exactly ``text``."""
+    pieces = _TOKEN.findall(text)
+    tail = text[sum(map(len, pieces)):]
+    if tail:
+        pieces.append(tail)
+    return pieces
+
+
+def count_tokens(text: str) -> int:
+    return len(tokens(text))
+
+
+def prompt_tokens(texts: Sequence[str], n_media: int) -> int:
+    # A fixed cost per image/frame mirrors how VLM servers bill vision tokens.
+    return sum(count_tokens(t) for t in texts) + 64 * n_media
+
+
+def digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def filler(seed_material: str, n_words: int) -> str:
+    h = hashlib.sha256(seed_material.encode()).digest()
+    return " ".join(_WORDS[h[i % len(h)] % len(_WORDS)] for i in range(n_words))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    truncated: bool  # cut at max_tokens: finish_reason "length" / stop_reason "max_tokens"
+
+    @property
+    def n_tokens(self) -> int:
+        return count_tokens(self.text)
+
+
+def answer(model: str, prompt: str, received: Sequence[media.Payload], seed: int | None,
+           *, max_tokens: int | None = None, reasoning: bool = False) -> Answer:
+    """The mock's answer: what it received, then deterministic filler, cut at max_tokens."""
+    if received:
+        counts: dict[str, int] = {}
+        for p in received:
+            counts[p.kind.value] = counts.get(p.kind.value, 0) + 1
+        what = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in counts.items())
+        listed = "; ".join(media.describe(p) for p in received)
+        head = f"Received {what} [{listed}]."
+    else:
+        head = "Received text only."
+    shown = prompt if len(prompt) <= 200 else f"{prompt[:200]}..."
+    body = f"{head} Prompt: {shown!r}. " + filler(
+        digest(model, prompt, *(p.sha256 or p.url for p in received), seed), 12) + "."
+    if reasoning:
+        body = f"<think>{filler(digest('think', body), 6)}</think>\n{body}"
+    pieces = tokens(body)
+    if max_tokens is not None and len(pieces) > max_tokens:
+        return Answer("".join(pieces[:max_tokens]), truncated=True)
+    return Answer(body, truncated=False)
+
+
+def request_id(*parts: object) -> str:
+    return digest("req", *parts)[:24]

@@ -1,0 +1,121 @@
+"""Request validation for the mock: JSON, schema (with the provider's dialect) and media.
+
+Each problem becomes a :class:`Problem` (status, message naming the field, JSON pointer) that
+the protocol's error renderer turns into that provider's error body. Messages are built here
+rather than taken from jsonschema verbatim because jsonschema repeats the offending value, and
+the mock must never echo a 10 MB base64 payload (or a key) back to the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from harness import media, schemas
+
+MAX_ECHO = 80  # characters of a client value a message may quote
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status: int
+    message: str
+    param: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One media string inside a request, where it sits and what it should be."""
+
+    pointer: str
+    value: str
+    kind: media.MediaKind
+    declared_mime: str | None = None  # from a sibling field, e.g. Anthropic's media_type
+
+
+def short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}... ({len(text)} chars)"
+
+
+def parse_json(raw: bytes) -> Any | Problem:
+    if not raw.strip():
+        return Problem(400, "request body is empty; expected a JSON object")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(
+            exc, json.JSONDecodeError) else ""
+        return Problem(400, f"request body is not valid JSON{where}: {short(str(exc))}")
+
+
+@lru_cache(maxsize=64)
+def _validator(name: str, overlay_json: str) -> jsonschema.Draft7Validator:
+    return schemas.validator(name, json.loads(overlay_json) if overlay_json else None)
+
+
+def pointer_of(error: jsonschema.ValidationError) -> str:
+    return "/" + "/".join(str(p) for p in error.absolute_path) if error.absolute_path else ""
+
+
+def describe_error(error: jsonschema.ValidationError) -> str:
+    """A one-line message naming the field, never quoting more than MAX_ECHO characters."""
+    where = pointer_of(error) or "body"
+    kw, expected = error.validator, error.validator_value
+    if kw == "required":
+        missing = [k for k in expected if isinstance(error.instance, dict) and k not in error.instance]
+        return f"{where}: missing required field {missing[0] if missing else expected!r}"
+    if kw == "additionalProperties":
+        return f"{where}: {short(error.message)}"
+    if kw in ("enum", "const"):
+        choices = expected if kw == "enum" else [expected]
+        return f"{where}: {short(error.instance)} is not one of {short(choices)}"
+    if kw == "type":
+        return f"{where}: expected {expected}, got {type(error.instance).__name__}"
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{where}: {short(error.instance)} is out of range ({kw} {expected})"
+    if kw in ("oneOf", "anyOf"):
+        best = jsonschema.exceptions.best_match(error.context or [])
+        return describe_error(best) if best is not None else f"{where}: matches no allowed form"
+    return f"{where}: {kw} {short(expected)} not satisfied by {short(error.instance)}"
+
+
+def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
+                   status: int = 400) -> Problem | None:
+    """The most relevant schema violation, or None. An unknown model answers 404."""
+    validator = _validator(name, json.dumps(overlay, sort_keys=True) if overlay else "")
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is None:
+        return None
+    pointer = pointer_of(error)
+    if pointer == "/model" and error.validator == "enum":
+        return Problem(404, f"model {short(error.instance)} does not exist; available: "
+                            f"{', '.join(map(str, error.validator_value))}", "model")
+    return Problem(status, describe_error(error), pointer.lstrip("/").replace("/", ".") or None)
+
+
+def media_problem(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
+                  provider: str, status: int = 400) -> Problem | None:
+    """The first media problem: count, decoding, format, kind or size (size answers 413)."""
+    items = list(items)
+    for kind in (media.MediaKind.IMAGE, media.MediaKind.VIDEO):
+        lim = limits.get(kind.value)
+        n = sum(1 for i in items if i.kind is kind)
+        for finding in media.check_count(n, lim, provider=provider) if lim and n else ():
+            return Problem(status, f"too many {kind.value}s: {finding.message}")
+    for item in items:
+        lim = limits.get(item.kind.value) or media.MediaLimits()
+        value = item.value
+        if item.declared_mime and not value.startswith(("data:", "http://", "https://")):
+            value = f"data:{item.declared_mime};base64,{value}"
+        for finding in media.check(value, lim, expect=item.kind, pointer=item.pointer,
+                                   provider=provider):
+            code = 413 if dict(finding.extra).get("rule") == "too-large" else status
+            return Problem(code, f"{item.pointer}: {finding.message}",
+                           item.pointer.lstrip("/").replace("/", "."))
+    return None
