@@ -65,5 +65,31 @@ def openapi(
     return openapi_mod.command(provider=provider, output=output, server=server)
 
 
+@app.command()
+@_clean_errors
+def run(
+    target: Annotated[str, typer.Option(help="mock, url, cassette, live or local.")] = "mock",
+    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed that reproduces generated requests.")] = 0,
+    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
+    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+) -> int:
+    """Run the contract suite against a target; write results.json, junit.xml and index.html."""
+    from harness import runner_cli
+    from harness.targets.base import TargetKind
+
+    if target not in {k.value for k in TargetKind}:
+        from harness.errors import UnknownNameError
+
+        raise UnknownNameError("target (--target)", target, [k.value for k in TargetKind])
+    return runner_cli.command(target=target, provider=provider, checks=checks, base_url=base_url,
+                              seed=seed, max_requests=max_requests, max_cost=max_cost,
+                              reports_dir=reports_dir, quiet=quiet)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
