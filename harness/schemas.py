@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,9 @@ def ref_of(path: Path, root: Path | None = None) -> str:
 
 
 @cache
-def names(include_harness: bool = False) -> tuple[str, ...]:
-    """Every contract schema name, sorted."""
-    root = schema_root()
+def names(include_harness: bool = False, root: Path | None = None) -> tuple[str, ...]:
+    """Every contract schema name under ``root`` (default: :func:`schema_root`), sorted."""
+    root = root or schema_root()
     found = []
     for path in root.rglob("*.json"):
         ref = ref_of(path, root)
@@ -73,11 +74,16 @@ def name_of(uri: str) -> str:
     return uri[len(BASE_ID):].removesuffix(".json")
 
 
+def registry_of(documents: Mapping[str, Any]) -> referencing.Registry:
+    """A registry of ``{name: schema}`` keyed by URI (lint builds one over another folder)."""
+    resources = [(uri_of(n), DRAFT7.create_resource(doc)) for n, doc in documents.items()]
+    return referencing.Registry().with_resources(resources)
+
+
 @cache
 def registry() -> referencing.Registry:
     """A registry of every schema keyed by its URI, for the jsonschema validator."""
-    resources = [(uri_of(n), DRAFT7.create_resource(load(n))) for n in names(True)]
-    return referencing.Registry().with_resources(resources)
+    return registry_of({n: load(n) for n in names(True)})
 
 
 def _pointer(doc: Any, fragment: str, where: str) -> Any:
@@ -134,12 +140,14 @@ def strip_annotations(overlay: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in overlay.items() if not k.startswith("x-")}
 
 
-def validator(name: str, overlay: dict[str, Any] | None = None) -> jsonschema.Draft7Validator:
-    """A validator for ``name`` (and its dialect overlay) that resolves refs via the registry."""
+def validator(name: str, overlay: dict[str, Any] | None = None,
+              using: referencing.Registry | None = None) -> jsonschema.Draft7Validator:
+    """A validator for ``name`` (and its dialect overlay) that resolves refs via ``using``
+    (default: the registry of the project's schemas)."""
     schema: dict[str, Any] = {"$ref": uri_of(name)}
     if overlay:
         schema = {"allOf": [schema, strip_annotations(overlay)]}
-    return jsonschema.Draft7Validator(schema, registry=registry(),
+    return jsonschema.Draft7Validator(schema, registry=using or registry(),
                                       format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
