@@ -91,5 +91,24 @@ def run(
                               reports_dir=reports_dir, quiet=quiet)
 
 
+@app.command()
+@_clean_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    tls: Annotated[bool, typer.Option(
+        "--tls", help="Serve HTTPS with a throwaway CA (printed), e.g. for fal-client.")] = False,
+    faults: Annotated[str, typer.Option(
+        help="Server-wide faults, e.g. 'status=429,retry-after=1' or 'ttft=200,tps=20'.")] = "",
+    seed: Annotated[int, typer.Option(help="Seed of the generated answers.")] = 0,
+    providers: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+) -> int:
+    """Serve the reference mock and print the base URL each provider's SDK should be given."""
+    from harness.mock import serve as serve_mod
+
+    return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
+                             names=providers)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -9,18 +9,21 @@ and ``/_harness/providers`` describe the running mock for humans and scripts.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness import __version__, providers
 from harness.mock import faults
 from harness.mock.config import MockConfig
-from harness.mock.context import MockContext, MockState
+from harness.mock.context import MockContext, MockState, Seen
 
 # protocol -> module under harness.mock whose ``routes(ctx, host)`` serves it
 HANDLERS = {"openai-chat": "openai_chat", "anthropic-messages": "anthropic_messages",
@@ -46,6 +49,18 @@ def base_urls(root: str, names: Iterable[str] | None = None) -> dict[str, dict[s
                     "realtime") else root
                 entry[label] = f"{scheme_root.rstrip('/')}{api.mock_prefix(host)}"
     return out
+
+
+class Recorder:
+    """Logs every request into the app's bounded ``state.seen`` (health checks excluded)."""
+
+    def __init__(self, app: ASGIApp, seen: deque[Seen]) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/_harness/"):
+            self.seen.append(Seen.of(scope))
+        await self.app(scope, receive, send)
 
 
 def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> Starlette:
@@ -79,6 +94,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
         return JSONResponse(base_urls(root, selected))
 
     app = Starlette(routes=[Route("/_harness/health", health),
-                            Route("/_harness/providers", provider_urls), *mounts])
+                            Route("/_harness/providers", provider_urls), *mounts],
+                    middleware=[Middleware(Recorder, seen=state.seen)])
     app.state.mock = state
     return app

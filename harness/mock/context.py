@@ -8,22 +8,42 @@ own error shape. Handlers stay small: they decide what to answer, not how to fai
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from itertools import count
+from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 
+from harness.media import Payload
 from harness.mock.config import MockConfig
 from harness.mock.errors import error_response
 from harness.mock.store import BoundedStore
-from harness.mock.validation import MediaItem, Problem, media_problem, parse_json, schema_problem
+from harness.mock.validation import MediaItem, Problem, media_payloads, parse_json, schema_problem
 from harness.providers import Api, Profile
+from harness.secrets import CREDENTIAL_HEADERS, REDACTED
 
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One request as the mock received it; credential header values are redacted."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+
+    @classmethod
+    def of(cls, scope: Scope) -> Seen:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        return cls(scope.get("method", "GET"), scope["path"], MappingProxyType({
+            k: REDACTED if k in CREDENTIAL_HEADERS else v for k, v in headers.items()}))
 
 
 @dataclass
@@ -35,13 +55,15 @@ class MockState:
     uploads: BoundedStore[bytes]
     sessions: BoundedStore[Any]
     webhooks: list[dict[str, Any]]  # delivery log (bounded by the handler that appends)
+    # What reached the app, newest last: lets a test count an SDK's retries or see its headers.
+    seen: deque[Seen] = field(default_factory=lambda: deque(maxlen=2048))
 
     @classmethod
     def create(cls, config: MockConfig) -> MockState:
         def store() -> BoundedStore[Any]:
             return BoundedStore(config.store_max_items, config.store_ttl_s)
 
-        return cls(config, store(), store(), store(), [])
+        return cls(config, store(), store(), store(), [], deque(maxlen=config.store_max_items))
 
 
 @dataclass
@@ -92,17 +114,33 @@ class MockContext:
 
     async def json_body(self, request: Request, schema: str | None) -> Any | JSONResponse:
         """The parsed body, or the provider's error for bad JSON or a schema violation."""
+        parsed = await self.read_json(request)
+        if isinstance(parsed, JSONResponse) or schema is None:
+            return parsed
+        error = self.schema_error(parsed, schema)
+        return parsed if error is None else error
+
+    async def read_json(self, request: Request) -> Any | JSONResponse:
+        """The parsed body (not yet validated), or the provider's error for bad JSON."""
         parsed = parse_json(await request.body())
-        if isinstance(parsed, Problem):
-            return self.problem(parsed)
-        if schema is not None:
-            status = VALIDATION_STATUS.get(self.protocol, 400)
-            found = schema_problem(parsed, schema, self.profile.overlay(schema), status)
-            if found is not None:
-                return self.problem(found)
-        return parsed
+        return self.problem(parsed) if isinstance(parsed, Problem) else parsed
+
+    def schema_error(self, body: Any, schema: str) -> JSONResponse | None:
+        """The provider's error for the most relevant violation of ``schema``, or None.
+
+        Split from :meth:`json_body` so a handler can answer a documented message for a case
+        the schema also rejects (the MiMo gateway's role "tool") before the generic one."""
+        status = VALIDATION_STATUS.get(self.protocol, 400)
+        found = schema_problem(body, schema, self.profile.overlay(schema), status)
+        return None if found is None else self.problem(found)
 
     def media_error(self, items: Iterable[MediaItem]) -> JSONResponse | None:
-        found = media_problem(items, self.profile.limits, self.profile.name,
-                              VALIDATION_STATUS.get(self.protocol, 400))
-        return None if found is None else self.problem(found)
+        found = self.media(items)
+        return found if isinstance(found, JSONResponse) else None
+
+    def media(self, items: Iterable[MediaItem]) -> list[Payload] | JSONResponse:
+        """The parsed payloads of ``items`` (for generate.answer), or the provider's error:
+        each media string is decoded once, for both the checks and the answer."""
+        found = media_payloads(items, self.profile.limits, self.profile.name,
+                               VALIDATION_STATUS.get(self.protocol, 400))
+        return self.problem(found) if isinstance(found, Problem) else found

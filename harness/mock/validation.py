@@ -102,20 +102,34 @@ def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
 def media_problem(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
                   provider: str, status: int = 400) -> Problem | None:
     """The first media problem: count, decoding, format, kind or size (size answers 413)."""
+    found = media_payloads(items, limits, provider, status)
+    return found if isinstance(found, Problem) else None
+
+
+def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
+                   provider: str, status: int = 400) -> list[media.Payload] | Problem:
+    """Each item parsed (decoded once, for the checks and the caller), or the first problem."""
     items = list(items)
     for kind in (media.MediaKind.IMAGE, media.MediaKind.VIDEO):
         lim = limits.get(kind.value)
         n = sum(1 for i in items if i.kind is kind)
         for finding in media.check_count(n, lim, provider=provider) if lim and n else ():
             return Problem(status, f"too many {kind.value}s: {finding.message}")
+    payloads = []
     for item in items:
         lim = limits.get(item.kind.value) or media.MediaLimits()
         value = item.value
         if item.declared_mime and not value.startswith(("data:", "http://", "https://")):
             value = f"data:{item.declared_mime};base64,{value}"
+        try:
+            parsed: media.Payload | None = media.parse(value)
+        except media.MediaError:
+            parsed = None  # check() parses again and reports why, naming the offset
         for finding in media.check(value, lim, expect=item.kind, pointer=item.pointer,
-                                   provider=provider):
+                                   provider=provider, parsed=parsed):
             code = 413 if dict(finding.extra).get("rule") == "too-large" else status
             return Problem(code, f"{item.pointer}: {finding.message}",
                            item.pointer.lstrip("/").replace("/", "."))
-    return None
+        assert parsed is not None  # check() reports every unparseable value
+        payloads.append(parsed)
+    return payloads

@@ -1,0 +1,173 @@
+"""The mock served over a real socket: ``vlm-harness serve`` and :class:`ServedMock` for tests.
+
+SDKs that cannot be handed a transport (fal-client, wavespeed, an SDK in a subprocess, the
+contract engine's ``url`` target) need a listening server. :class:`ServedMock` runs uvicorn
+in a background thread on a free loopback port, waits until ``/_harness/health`` answers and
+says which base URL each provider API has; with ``tls=True`` it first makes a throwaway CA and
+a certificate for 127.0.0.1/localhost with trustme (fal-client only speaks https). The
+command serves in the foreground, prints the same URLs, and stops on Ctrl-C without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+
+from harness import providers
+from harness.errors import UsageError
+from harness.mock import faults
+from harness.mock.app import base_urls, build_app
+from harness.mock.config import MockConfig
+
+GRACE_S = 2.0  # open streams get this long to finish when the server stops
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class ServedMock:
+    """The mock app behind uvicorn in a daemon thread; use as a context manager or ``.close()``."""
+
+    def __init__(self, config: MockConfig | None = None, *, names: Iterable[str] | None = None,
+                 host: str = "127.0.0.1", port: int = 0, tls: bool = False,
+                 log_level: str = "warning") -> None:
+        self.config = config or MockConfig()
+        self.names = [p.name for p in providers.select(",".join(names) if names else "all")]
+        self.app = build_app(self.config, self.names)
+        self._tmp = tempfile.TemporaryDirectory(prefix="vlm-harness-tls-") if tls else None
+        self.ca_path: Path | None = None
+        certfile = self._make_certs() if self._tmp else None
+        self._sock = _bind(host, port)
+        bound_port = self._sock.getsockname()[1]
+        shown_host = f"[{host}]" if ":" in host else host
+        self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
+        self._server = uvicorn.Server(uvicorn.Config(
+            self.app, log_level=log_level, lifespan="off", ssl_certfile=certfile,
+            timeout_graceful_shutdown=GRACE_S, access_log=False))
+        self._thread: threading.Thread | None = None
+
+    def _make_certs(self) -> str:
+        import trustme  # only TLS needs it
+
+        assert self._tmp is not None
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        folder = Path(self._tmp.name)
+        self.ca_path = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_path))
+        certfile = folder / "server.pem"  # key and chain in one file, as uvicorn accepts
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+        return str(certfile)
+
+    def start(self, timeout: float = 10.0) -> ServedMock:
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name=f"vlm-harness-mock-{self.url}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        verify: str | bool = str(self.ca_path) if self.ca_path else True
+        while time.monotonic() < deadline:
+            if self._server.started:
+                try:
+                    if httpx.get(f"{self.url}/_harness/health", verify=verify, timeout=1).is_success:
+                        return self
+                except httpx.TransportError:
+                    pass
+            if not self._thread.is_alive():
+                break
+            time.sleep(0.02)
+        self.close()
+        raise UsageError(f"the mock did not come up on {self.url} within {timeout} s")
+
+    def base_urls(self) -> dict[str, dict[str, str]]:
+        return base_urls(self.url, self.names)
+
+    def base_url(self, provider: str, label: str | None = None) -> str:
+        """The base URL an SDK should be given, e.g. ``base_url("mimo", "anthropic-messages")``;
+        ``label`` defaults to the provider's first API."""
+        apis = self.base_urls().get(provider)
+        if apis is None:
+            raise UsageError(f"provider {provider!r} is not served; served: {', '.join(self.names)}")
+        if label is None:
+            return next(iter(apis.values()))
+        if label not in apis:
+            raise UsageError(f"{provider} has no API {label!r}; known: {', '.join(apis)}")
+        return apis[label]
+
+    def serve_forever(self) -> None:
+        """Serve in the calling (main) thread until Ctrl-C or SIGTERM; then close."""
+        try:
+            self._server.run(sockets=[self._sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn has shut down gracefully, then re-raised SIGINT for the default handler
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(GRACE_S + 5)
+            self._thread = None
+        self._sock.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> ServedMock:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def env_hints(urls: dict[str, dict[str, str]], ca_path: Path | None) -> list[str]:
+    """Environment for SDKs that cannot take a base URL (fal-client reads these at import)."""
+    hints = [f"SSL_CERT_FILE={ca_path}"] if ca_path else []
+    fal = urls.get("fal", {})
+    for var, label in (("FAL_RUN_HOST", "fal-queue:run"), ("FAL_QUEUE_RUN_HOST", "fal-queue:queue")):
+        if label in fal and ca_path:  # fal-client hard-codes https://, so only with --tls
+            parts = urlsplit(fal[label])
+            hints.append(f"{var}={parts.netloc}{parts.path}")
+    return hints
+
+
+def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
+            names: str) -> int:
+    faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
+    served = ServedMock(MockConfig(seed=seed, faults=faults_spec),
+                        names=None if names in ("", "all") else names.split(","),
+                        host=host, port=port, tls=tls, log_level="info")
+    print(f"vlm-harness reference mock on {served.url} (seed {seed}, "
+          f"faults: {faults_spec or 'none'}); Ctrl-C stops it", flush=True)
+    for provider, apis in served.base_urls().items():
+        for label, url in apis.items():
+            print(f"  {provider:<10} {label:<24} {url}")
+    hints = env_hints(served.base_urls(), served.ca_path)
+    if served.ca_path:
+        print(f"TLS: CA certificate {served.ca_path} (trust it, e.g.):")
+    for hint in hints:
+        print(f"  export {hint}")
+    served.serve_forever()
+    print("mock stopped", flush=True)
+    return 0

@@ -1,0 +1,63 @@
+"""Server-sent events for the mock's streaming answers: framing, pacing and cut-offs.
+
+The OpenAI and Anthropic handlers build the whole list of frames of an answer up front (so a
+stream and a non-stream answer come from the same text and usage), then :func:`paced` lets
+them out under the request's fault: ``ttft`` before the first frame, ``tps`` between token
+frames, and ``cut`` ending the stream after N frames, optionally with a last frame of the
+protocol's own (Anthropic's ``event: error``). The HTTP response still ends cleanly after a
+cut, as it does behind a proxy, so a client sees a truncated stream rather than a socket error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import StreamingResponse
+
+from harness.mock.faults import Fault
+
+HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    data: bytes
+    token: bool = False  # carries generated text: paced by the fault's tokens per second
+
+
+def encode(data: Any, event: str | None = None, *, token: bool = False) -> Frame:
+    """One SSE frame: an optional ``event:`` line and one ``data:`` line of compact JSON."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False,
+                                                             separators=(",", ":"))
+    head = f"event: {event}\n" if event else ""
+    return Frame(f"{head}data: {payload}\n\n".encode(), token)
+
+
+def generation_delay(fault: Fault, n_tokens: int) -> float:
+    """Seconds a non-stream answer of ``n_tokens`` takes under the fault's pacing."""
+    return fault.ttft / 1000 + (n_tokens / fault.tps if fault.tps > 0 else 0.0)
+
+
+async def paced(frames: Sequence[Frame], fault: Fault,
+                on_cut: Frame | None = None) -> AsyncIterator[bytes]:
+    """Yield ``frames`` under ``fault``; after ``fault.cut`` frames send ``on_cut`` and stop."""
+    for i, frame in enumerate(frames):
+        if fault.cut is not None and i >= fault.cut:
+            if on_cut is not None:
+                yield on_cut.data
+            return
+        if i == 0 and fault.ttft > 0:
+            await asyncio.sleep(fault.ttft / 1000)
+        elif frame.token and fault.tps > 0:
+            await asyncio.sleep(1 / fault.tps)
+        yield frame.data
+
+
+def response(frames: Sequence[Frame], fault: Fault, *, on_cut: Frame | None = None,
+             headers: dict[str, str] | None = None) -> StreamingResponse:
+    return StreamingResponse(paced(frames, fault, on_cut), media_type="text/event-stream",
+                             headers={**HEADERS, **(headers or {})})
