@@ -370,6 +370,14 @@ def test_bad_key_refuses_handshake_with_401(client: TestClient, headers: dict[st
     assert body["error"]["type"] == "authentication_error" and "wrong-key-123" not in info.value.text
 
 
+def test_status_fault_refuses_handshake(client: TestClient) -> None:
+    headers = {**AUTH, "x-harness-fault": "status=503,retry-after=2"}
+    with pytest.raises(WebSocketDenialResponse) as info:
+        with client.websocket_connect(f"{PATH}?mode=audio", headers=headers):
+            pass
+    assert info.value.status_code == 503 and info.value.headers["retry-after"] == "2"
+
+
 # --- limits and faults -------------------------------------------------------------------
 
 
@@ -395,8 +403,14 @@ def test_context_full_closes_the_session(revision: str) -> None:
                        if not conn.events or conn.events[-1]["type"] != "session.closed"]
             assert answers[-1] == [{"type": "session.closed", "reason": "context_full"}]
             assert len(answers) >= 2  # some turns fit before the context filled
-            assert all(e.get("kv_cache_length", 0) <= limit for e in conn.events)
             assert conn.closed().code == 1000
+        # Each turn costs 1 s of audio (10 tokens), one 1-slice frame (64) and its spoken words.
+        turns = [10 + 64 + len(spoken(a)[0].split()) for a in answers[:-1]]
+        used = conn.events[1]["prompt_length"] + sum(turns)
+        assert used <= limit < used + turns[-1]  # closed exactly when the next turn overflows
+        assert all(e.get("kv_cache_length", 0) <= used for e in conn.events)
+        assert [e["kv_cache_length"] for e in conn.events if "kv_cache_length" in e][-1:] in (
+            [], [used])
 
 
 def test_ws_drop_fault_drops_without_session_closed(client: TestClient) -> None:
