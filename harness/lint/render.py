@@ -14,6 +14,7 @@ from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.findings import Finding, Severity
 from harness.lint.base import Origin, origin_of
@@ -59,11 +60,12 @@ def table(findings: list[Finding], console: Console | None = None) -> None:
     ordered = sorted(findings, key=lambda f: (origin_of(f) is not Origin.PROJECT,
                                              -f.severity.rank))
     for f in ordered:
-        grid.add_row(f"[{STYLE[f.severity]}]{f.severity.value}[/]", f.check, where(f),
-                     pointers(f), f.message)
+        # Text, not markup: messages quote regexes such as [^\s/?#] that rich would parse.
+        grid.add_row(Text(f.severity.value, style=STYLE[f.severity]), Text(f.check),
+                     Text(where(f)), Text(pointers(f)), Text(f.message))
     if findings:
         console.print(grid)
-    console.print(summary(findings), highlight=False)
+    console.print(Text(summary(findings)))
 
 
 def as_json(findings: list[Finding]) -> None:

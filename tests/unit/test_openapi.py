@@ -1,0 +1,146 @@
+"""Unit tests of harness.openapi: valid 3.1 documents that schemathesis loads, built once."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from openapi_spec_validator import validate
+from typer.testing import CliRunner
+
+from harness import openapi, providers
+from harness.cli import app
+from harness.lint.base import walk
+
+# (method, path) pairs per provider; fal's status/result/cancel are shared by its two apps.
+OPERATIONS = {"fal": 9, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 5}
+
+
+@pytest.fixture(scope="module", params=sorted(OPERATIONS))
+def built(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return request.param, openapi.build(request.param)
+
+
+def refs(node: Any) -> list[str]:
+    return [n["$ref"] for _, n in walk(node) if isinstance(n, dict) and "$ref" in n]
+
+
+def test_every_http_provider_is_covered() -> None:
+    assert sorted(OPERATIONS) == providers.known()
+
+
+def test_valid_openapi_that_schemathesis_loads(built: tuple[str, dict[str, Any]]) -> None:
+    name, doc = built
+    validate(doc)
+    assert doc["openapi"] == "3.1.0"
+    operations = [result.ok() for result in schemathesis.openapi.from_dict(doc)
+                  .get_all_operations()]
+    assert len(operations) == OPERATIONS[name]
+    assert len({o.definition.raw["operationId"] for o in operations}) == OPERATIONS[name]
+
+
+def test_schemas_are_components_referenced_once(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    components = doc["components"]["schemas"]
+    used = {ref.removeprefix("#/components/schemas/") for ref in refs(doc["paths"])}
+    assert used == set(components)  # every component used, no operation points elsewhere
+    for path, node in walk(doc["paths"]):
+        if len(path) > 1 and path[-2] == "content" and "x-event-schema" not in node:
+            assert set(node["schema"]) == {"$ref"}  # referenced, never inlined
+    for name, schema in components.items():
+        assert re.fullmatch(r"[a-z0-9-]+\.[a-z0-9._-]+", name)
+        assert refs(schema) == []  # inlined: self-contained
+        keys = {k for _, n in walk(schema) if isinstance(n, dict) for k in n}
+        assert not keys & {"$id", "$schema", "definitions"}
+        assert "x-source" in schema
+
+
+def test_dialect_overlay_is_applied() -> None:
+    for name, model in (("mimo", "mimo-v2-omni"), ("modelbest", "MiniCPM-V-4.6-Thinking")):
+        request = openapi.build(name)["components"]["schemas"]["openai-chat.request"]
+        base, overlay = request["allOf"]
+        assert model in overlay["properties"]["model"]["enum"] and "properties" in base
+    assert "allOf" not in openapi.build("local")["components"]["schemas"]["openai-chat.request"]
+
+
+def test_path_parameters_and_request_bodies(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    for key, item in doc["paths"].items():
+        for method, op in item.items():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", key))
+            if method == "post" and "requestBody" in op:
+                assert op["requestBody"]["required"] is True
+
+
+def test_auth_styles_become_security_schemes() -> None:
+    schemes = openapi.build("mimo")["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer",
+                                 "description": "`Authorization: Bearer $MIMO_API_KEY`"}
+    assert {schemes[n]["name"] for n in ("api-key", "x-api-key")} == {"api-key", "x-api-key"}
+    fal = openapi.build("fal")
+    assert fal["components"]["securitySchemes"] == {"authorization-key": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "`Authorization: Key $FAL_KEY`"}}
+    local = openapi.build("local")["paths"]["/v1/chat/completions"]["post"]
+    assert {} in local["security"]  # a local server usually needs no key
+
+
+def test_responses_and_streams() -> None:
+    mimo = openapi.build("mimo")["paths"]
+    messages = mimo["/anthropic/v1/messages"]["post"]["responses"]
+    assert set(messages) >= {"200", "401", "413", "529"}
+    assert messages["529"]["description"] == "Overloaded"
+    stream = mimo["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    assert stream["text/event-stream"]["x-event-schema"] == {
+        "$ref": "#/components/schemas/openai-chat.chunk"}
+    versions = mimo["/anthropic/v1/messages"]["post"]["parameters"]
+    assert versions[0]["name"] == "anthropic-version"
+
+
+def test_servers_fit_the_mock_and_the_real_hosts() -> None:
+    wavespeed = openapi.build("wavespeed")
+    assert wavespeed["servers"][0]["url"] == "https://api.wavespeed.ai"
+    assert wavespeed["servers"][1]["url"] == "{mock}/wavespeed"
+    assert "/api/v3/predictions/{id}/result" in wavespeed["paths"]
+    assert openapi.build("modelbest", "http://h:1/modelbest/")["servers"] == [
+        {"url": "http://h:1/modelbest", "description": "given on the command line"}]
+    assert "/v1/chat/completions" in openapi.build("modelbest")["paths"]  # documented /v1 kept
+    fal = openapi.build("fal")
+    assert [s["url"] for s in fal["servers"]] == ["{mock}/fal"]
+    assert fal["x-hosts"]["/queue"] == "https://queue.fal.run" and "/run/fal-ai/mini-cpm" in (
+        fal["paths"])
+    # Every path is the mock's mount prefix (less /{provider}) plus the documented path.
+    for api in providers.get("fal").apis:
+        assert all(k.startswith(tuple(api.mock_prefix(h).removeprefix("/fal")
+                                      for h in api.base_urls)) for k in fal["paths"])
+
+
+def test_websocket_api_is_mentioned_not_described() -> None:
+    doc = openapi.build("modelbest")
+    [ws] = doc["x-websocket"]
+    assert ws["url"] == "wss://api.modelbest.cn/v1/realtime" and set(ws["revisions"]) == {
+        "current", "earlier"}
+    assert "WebSocket" in doc["info"]["description"]
+    assert not any("realtime" in key for key in doc["paths"])
+
+
+def test_cli_writes_a_valid_document(tmp_path: Path) -> None:
+    out = tmp_path / "api" / "wavespeed.json"
+    result = CliRunner().invoke(app, ["openapi", "wavespeed", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    validate(json.loads(out.read_text("utf-8")))
+    result = CliRunner().invoke(app, ["openapi", "local", "--server", "http://gpu:9000"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["servers"][0]["url"] == (
+        "http://gpu:9000")
+
+
+def test_unknown_provider_lists_the_known_ones() -> None:
+    result = CliRunner().invoke(app, ["openapi", "wavspeed"])
+    assert result.exit_code == 2
+    assert "unknown provider 'wavspeed'; known: fal, local, mimo, modelbest, wavespeed" in (
+        " ".join(result.output.split()))  # rich wraps the line at the terminal width
