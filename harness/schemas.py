@@ -40,10 +40,18 @@ def ref_of(path: Path, root: Path | None = None) -> str:
     return path.relative_to(root or schema_root()).with_suffix("").as_posix()
 
 
-@cache
 def names(include_harness: bool = False, root: Path | None = None) -> tuple[str, ...]:
-    """Every contract schema name under ``root`` (default: :func:`schema_root`), sorted."""
-    root = root or schema_root()
+    """Every contract schema name, sorted: the project's (cached), or those under ``root``
+    (read afresh: lint looks at folders that change between calls)."""
+    return _names(include_harness) if root is None else _scan(root, include_harness)
+
+
+@cache
+def _names(include_harness: bool) -> tuple[str, ...]:
+    return _scan(schema_root(), include_harness)
+
+
+def _scan(root: Path, include_harness: bool) -> tuple[str, ...]:
     found = []
     for path in root.rglob("*.json"):
         ref = ref_of(path, root)

@@ -75,10 +75,6 @@ class SchemaSet:
         return name in self.documents or name in self.unreadable
 
     @property
-    def is_default(self) -> bool:
-        return self.root.resolve() == schemas.schema_root().resolve()
-
-    @property
     def examples(self) -> Path:
         return self.root / EXAMPLES
 

@@ -82,7 +82,7 @@ def test_exactly_the_broken_examples_are_reported(shipped: list[Finding]) -> Non
 def test_contradictions_are_reported_as_upstream_warnings(shipped: list[Finding]) -> None:
     entries = yaml.safe_load((EXAMPLES / "contradictions.yaml").read_text("utf-8"))
     found = [f for f in shipped if f.check == "doc-contradiction"]
-    assert len(found) == len(entries) == 12
+    assert len(found) == len(entries) == 24
     assert {f.severity for f in found} == {Severity.WARNING, Severity.INFO}
     assert all(f.source and f.source.document for f in found)
     assert any("api-key" in f.message and "x-api-key" in f.message for f in found)
@@ -128,6 +128,11 @@ def edit(root: Path, name: str, change: Any) -> None:
 def run(root: Path) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["lint", "--schemas-dir", str(root), "--json"])
     return result.exit_code, result.stdout
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["lint", "--schemas-dir", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "not a folder" in result.output
 
 
 def test_bad_keyword_and_dangling_ref_fail_the_run(copy: Path) -> None:
