@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from harness.errors import HarnessError
 from harness.providers import Api, Profile
 
 
@@ -32,7 +33,7 @@ class TargetKind(str, Enum):
 class TargetOptions:
     """What the CLI and the pytest plugin pass to build a target."""
 
-    kind: TargetKind = TargetKind.MOCK
+    kind: TargetKind | str = TargetKind.MOCK  # a str names a kind added with register_target
     base_url: str | None = None  # url/local: root of the server (mock layout) or API base
     cassette_dir: str | None = None
     record_mode: str = "none"
@@ -42,8 +43,27 @@ class TargetOptions:
     timeout_s: float = 30.0
 
 
+class WebSocketClosed(HarnessError):
+    """The server closed the WebSocket (``code``) or refused the handshake (``status``).
+
+    Raised by a target's ``websocket()`` on entry when the handshake fails and by
+    ``receive_json`` once the server has closed; every target raises this one type, so a check
+    asserts on close codes without knowing whether it talks to the in-process mock or a socket.
+    """
+
+    def __init__(self, code: int | None, reason: str = "", status: int | None = None) -> None:
+        self.code, self.reason, self.status = code, reason, status
+        what = f"refused the handshake with HTTP {status}" if status is not None else (
+            f"closed the connection with code {code}")
+        super().__init__(f"WebSocket: the server {what}" + (f" ({reason})" if reason else ""))
+
+
 class WebSocketSession(Protocol):
-    """The minimal WebSocket surface the realtime checks use."""
+    """The minimal WebSocket surface the realtime checks use.
+
+    ``receive_json`` raises :class:`TimeoutError` when nothing arrives within ``timeout`` and
+    :class:`WebSocketClosed` once the server has closed (``close_code`` is then set).
+    """
 
     def send_json(self, data: Any) -> None: ...
     def send_text(self, data: str) -> None: ...
@@ -66,8 +86,10 @@ class Target(Protocol):
         """A client whose base URL is the API base for ``host``; ``auth=False`` sends no key."""
 
     def websocket(self, profile: Profile, api: Api, path: str, query: Mapping[str, str], *,
-                  auth: bool = True) -> AbstractContextManager[WebSocketSession]:
-        """Open the API's WebSocket ``path`` (e.g. ``/realtime``) with ``query``."""
+                  auth: bool = True, headers: Mapping[str, str] | None = None,
+                  ) -> AbstractContextManager[WebSocketSession]:
+        """Open the API's WebSocket ``path`` (e.g. ``/realtime``) with ``query``; ``headers`` are
+        sent with the handshake (``x-harness-fault`` for the mock)."""
 
     def key(self, profile: Profile, api: Api) -> str | None:
         """The key this target authenticates with (for scrubbing and wrong-key probes)."""
