@@ -93,6 +93,35 @@ def run(
 
 @app.command()
 @_clean_errors
+def report(
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        help="results.json files, any order (default: reports/results.json).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write the page here.")] = Path(
+        "reports/index.html"),
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML of the newest run.")] = None,
+) -> int:
+    """Render results as one self-contained HTML page (several files add a history table)."""
+    from harness.report import html
+
+    return html.command(inputs=inputs or [Path("reports/results.json")], output=output,
+                        junit=junit)
+
+
+@app.command()
+@_clean_errors
+def diff(
+    old: Annotated[Path, typer.Argument(help="Old schema file, OpenAPI document or folder.")],
+    new: Annotated[Path, typer.Argument(help="New version of the same.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable changes.")] = False,
+) -> int:
+    """Print a migration guide from OLD to NEW; exit status 1 when a change is breaking."""
+    from harness.drift import guide
+
+    return guide.command_diff(old=old, new=new, as_json=as_json)
+
+
+@app.command()
+@_clean_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,

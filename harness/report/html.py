@@ -1,0 +1,210 @@
+"""The HTML report: one self-contained, offline, printable page built from results files.
+
+:func:`render` turns one or more :class:`~harness.report.results.RunResult` (the newest is the
+subject, the others make the history) into a single file: inline CSS and inline SVG, no script,
+no external fonts or resources, so it can be mailed, archived as a CI artifact or opened from
+disk on a phone. The page shows the provider × capability matrix (each cell links to its
+findings), every finding with its schema pointer, source section and a scrubbed excerpt, drift
+grouped by kind, a history table across runs, a p50/p95 latency chart, and the metadata needed
+to reproduce the run. The layout lives in ``templates/report.html.j2`` (autoescaped, XHTML-
+compatible markup); this module computes what it shows. Everything is scrubbed of keys twice:
+the results before rendering and the finished page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.drift.baseline import percentile
+from harness.drift.classify import Change, Kind
+from harness.drift.guide import show
+from harness.errors import UsageError
+from harness.findings import Finding, Severity
+from harness.report.results import CAPABILITIES, CaseResult, Outcome, RunResult
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATUS = {  # symbol and word, so status never relies on colour alone
+    Outcome.PASS: ("✓", "pass"),
+    Outcome.FAIL: ("✗", "fail"),
+    Outcome.SKIP: ("↷", "skipped"),
+    Outcome.NOT_OFFERED: ("–", "not offered"),
+}
+PROBLEM_ORDER = (Outcome.FAIL, Outcome.SKIP, Outcome.NOT_OFFERED, Outcome.PASS)
+SEVERITY = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
+DRIFT_HEADINGS = {Kind.BREAKING: "Breaking", Kind.LATENCY: "Latency regressions",
+                  Kind.ADDITIVE: "Additive", Kind.COSMETIC: "Cosmetic"}
+CHART_WIDTH, BAR_MAX, ROW_HEIGHT = 560, 420, 58
+
+
+def slug(*parts: str) -> str:
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    provider: str
+    capability: str
+    outcome: Outcome
+    note: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return slug("cell", self.provider, self.capability)
+
+    @property
+    def symbol(self) -> str:
+        return STATUS[self.outcome][0]
+
+    @property
+    def label(self) -> str:
+        return STATUS[self.outcome][1]
+
+    @property
+    def title(self) -> str:
+        base = f"{self.provider} · {self.capability}: {self.label}"
+        return f"{base} ({self.note})" if self.note else base
+
+
+def cell_of(run: RunResult, provider: str, capability: str) -> Cell:
+    outcome = run.cell(provider, capability)
+    note = "; ".join(run.skip_reasons(provider, capability)) if outcome is Outcome.SKIP else ""
+    return Cell(provider, capability, outcome, note)
+
+
+def _finding(f: Finding, anchor: str) -> dict[str, Any]:
+    return {"anchor": anchor, "check": f.check, "severity": f.severity.value,
+            "symbol": SEVERITY[f.severity], "message": f.message, "endpoint": f.endpoint,
+            "schema_pointer": f.schema_pointer, "instance_pointer": f.instance_pointer,
+            "request_id": f.request_id, "excerpt": f.excerpt,
+            "source": (f.source.document, f.source.section) if f.source else None,
+            "extra": list(f.extra)}
+
+
+def details(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cells with cases (in full) and, per provider, the quiet cells (no case) by status."""
+    full: list[dict[str, Any]] = []
+    quiet: list[dict[str, Any]] = []
+    for provider in run.providers:
+        caps = list(CAPABILITIES) + sorted({c.capability for c in run.cases
+                                            if c.provider == provider} - set(CAPABILITIES))
+        silent: dict[str, list[Cell]] = {}
+        for cap in caps:
+            cell, cases = cell_of(run, provider, cap), run.cases_of(provider, cap)
+            if not cases:
+                silent.setdefault(cell.label, []).append(cell)
+                continue
+            findings = sorted((f for c in cases for f in c.findings),
+                              key=lambda f: -f.severity.rank)
+            full.append({"cell": cell, "cases": [_case(c) for c in cases],
+                         "findings": [_finding(f, f"{cell.anchor}-f{i}")
+                                      for i, f in enumerate(findings, 1)]})
+        if silent:
+            quiet.append({"provider": provider, "groups": sorted(silent.items())})
+    # Problems first: a reader opens the report to see what failed, then what was skipped.
+    full.sort(key=lambda d: PROBLEM_ORDER.index(d["cell"].outcome))
+    return full, quiet
+
+
+def _case(c: CaseResult) -> dict[str, Any]:
+    return {"check": c.check, "endpoint": c.endpoint, "outcome": c.outcome.value,
+            "symbol": STATUS[c.outcome][0], "label": STATUS[c.outcome][1], "reason": c.reason,
+            "duration": f"{c.duration_s:.2f} s", "findings": len(c.findings)}
+
+
+def latency(run: RunResult) -> dict[str, Any]:
+    """p50/p95 per provider and endpoint, with the bar geometry of the SVG chart."""
+    samples: dict[tuple[str, str], list[float]] = {}
+    for case in run.cases:
+        if case.latencies_ms:
+            samples.setdefault((case.provider, case.endpoint), []).extend(case.latencies_ms)
+    rows: list[dict[str, Any]] = [
+        {"provider": p, "endpoint": e, "n": len(v), "p50": percentile(v, 50),
+         "p95": percentile(v, 95)} for (p, e), v in samples.items()]
+    top = max((r["p95"] for r in rows), default=0.0) or 1.0
+    for i, r in enumerate(rows):
+        r["y"] = i * ROW_HEIGHT + 14
+        r["w50"] = max(1.0, round(BAR_MAX * r["p50"] / top, 1))
+        r["w95"] = max(1.0, round(BAR_MAX * r["p95"] / top, 1))
+    return {"rows": rows, "width": CHART_WIDTH, "height": len(rows) * ROW_HEIGHT + 4}
+
+
+def drift_groups(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
+    groups = []
+    for kind, heading in DRIFT_HEADINGS.items():
+        mine = [c for c in changes if c.kind is kind]
+        if mine:
+            groups.append({"kind": kind.value, "heading": heading, "changes": [
+                {"provider": c.provider, "endpoint": c.endpoint, "pointer": c.pointer,
+                 "old": show(c.old), "new": show(c.new), "message": c.message} for c in mine]})
+    return groups
+
+
+def history(runs: list[RunResult]) -> dict[str, Any]:
+    providers = list(dict.fromkeys(p for r in runs for p in r.providers))
+    rows = []
+    for provider in providers:
+        for cap in CAPABILITIES:
+            cells = [cell_of(r, provider, cap) if provider in r.providers else None
+                     for r in runs]
+            # Only cells some run actually checked: "no check ran" everywhere is not history.
+            if any(r.cases_of(provider, cap) for r in runs):
+                outcomes = {c.outcome for c in cells if c}
+                rows.append({"provider": provider, "capability": cap, "cells": cells,
+                             "changed": len(outcomes) > 1})
+    columns = [{"label": r.meta.started_at[:16].replace("T", " "), "target": r.meta.target,
+                "exit": r.exit_code, "counts": counts(r), "errors": len(r.errors),
+                "breaking": len(r.breaking)} for r in runs]
+    return {"columns": columns, "rows": rows}
+
+
+def counts(run: RunResult) -> dict[str, int]:
+    out = {o.value: 0 for o in Outcome}
+    for case in run.cases:
+        out[case.outcome.value] += 1
+    return out
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render(results: list[RunResult]) -> str:
+    """The report page; the newest run (by start time) is the subject, all make the history."""
+    from harness.secrets import Scrubber
+
+    if not results:
+        raise UsageError("no results to report: pass at least one results.json")
+    runs = sorted((r.scrubbed() for r in results), key=lambda r: r.meta.started_at)
+    run = runs[-1]
+    full, quiet = details(run)
+    page = environment().get_template("report.html.j2").render(
+        run=run, meta=run.meta, capabilities=CAPABILITIES, status=STATUS,
+        matrix=[{"provider": p, "cells": [cell_of(run, p, c) for c in CAPABILITIES]}
+                for p in run.providers],
+        counts=counts(run), details=full, quiet=quiet, drift=drift_groups(run.drift),
+        history=history(runs) if len(runs) > 1 else None, latency=latency(run))
+    return Scrubber.from_env().text(page)
+
+
+def command(inputs: list[Path], output: Path, junit: Path | None = None) -> int:
+    """``vlm-harness report``: write the HTML page (and, if asked, JUnit of the newest run)."""
+    from rich.console import Console
+
+    results = [RunResult.load(p) for p in inputs]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(results), encoding="utf-8")
+    console = Console(stderr=True, highlight=False)
+    console.print(f"wrote {output} ({len(results)} run{'s' if len(results) > 1 else ''})")
+    if junit is not None:
+        from harness.report import junit as junit_mod
+
+        newest = max(results, key=lambda r: r.meta.started_at)
+        console.print(f"wrote {junit_mod.write(newest, junit)}")
+    return 0
