@@ -29,7 +29,7 @@ class MediaError(UsageError):
 
 
 # (str, Enum) rather than StrEnum, matching Severity, so str() and formatting behave alike.
-class MediaKind(str, Enum):  # noqa: UP042
+class MediaKind(str, Enum):
     """What a payload is; ``UNKNOWN`` when neither its bytes nor its declared MIME say."""
 
     IMAGE = "image"
@@ -186,7 +186,11 @@ def _chunks(value: str, start: int) -> Iterator[bytes]:
 def parse(value: str) -> Payload:
     """Read a data: URL, bare base64 or http(s) URL; raises :class:`MediaError` if unreadable."""
     if value[:8].lower().startswith(("http://", "https://")):
-        ext = urlsplit(value).path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+        try:
+            path = urlsplit(value).path
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL": a client error, not a crash
+            raise MediaError(f"malformed URL: {exc}") from None
+        ext = path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
         fmt = _EXTENSIONS.get(ext)
         return Payload("url", None, fmt, _KIND.get(fmt or "", MediaKind.UNKNOWN), 0, 0, value, "")
     source, declared, start = _split(value)
@@ -234,7 +238,11 @@ def describe(p: Payload) -> str:
     """A short phrase for logs and mock replies, e.g. ``png 1.2 KB image``."""
     fmt = p.format or p.declared_mime or "unknown"
     if p.source == "url":
-        return f"{fmt} {p.kind.value} url {urlsplit(p.url or '').netloc}".strip()
+        try:
+            host = urlsplit(p.url or "").netloc
+        except ValueError:
+            host = ""
+        return f"{fmt} {p.kind.value} url {host}".strip()
     return f"{fmt} {_human(p.size)} {p.kind.value}"
 
 
