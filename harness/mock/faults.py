@@ -97,6 +97,10 @@ class FaultMiddleware:
         self.app, self.protocol, self.server, self.seed = app, protocol, server, seed
         self.catalogue, self.counter = catalogue, 0
 
+    def request_id(self) -> str:
+        # Injected errors carry an id like real ones: clients surface it, schemas require it.
+        return f"req_fault_{self.seed}_{self.counter:06d}"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -106,7 +110,8 @@ class FaultMiddleware:
             fault = parse(headers[HEADER], HEADER) if HEADER in headers else self.server
         except UsageError as exc:
             if scope["type"] == "http":
-                await error_response(self.protocol, 400, str(exc))(scope, receive, send)
+                await error_response(self.protocol, 400, str(exc),
+                                     request_id=self.request_id())(scope, receive, send)
             return
         self.counter += 1
         scope.setdefault("state", {})["fault"] = fault
@@ -118,7 +123,8 @@ class FaultMiddleware:
             except UsageError as exc:
                 status, message = 400, str(exc)
             extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            await error_response(self.protocol, status, message, headers=extra)(scope, receive, send)
+            await error_response(self.protocol, status, message, headers=extra,
+                                 request_id=self.request_id())(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

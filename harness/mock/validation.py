@@ -80,9 +80,41 @@ def describe_error(error: jsonschema.ValidationError) -> str:
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"{where}: {short(error.instance)} is out of range ({kw} {expected})"
     if kw in ("oneOf", "anyOf"):
-        best = jsonschema.exceptions.best_match(error.context or [])
-        return describe_error(best) if best is not None else f"{where}: matches no allowed form"
+        return _describe_alternatives(error, where)
     return f"{where}: {kw} {short(expected)} not satisfied by {short(error.instance)}"
+
+
+def _depth(error: jsonschema.ValidationError) -> int:
+    return max([len(error.absolute_path), *(_depth(e) for e in error.context or ())])
+
+
+def _describe_alternatives(error: jsonschema.ValidationError, where: str) -> str:
+    """Explain a failed oneOf/anyOf by the branch the instance was meant for: not one whose
+    discriminator (a ``const`` on a direct field, like ``type`` or ``role``) refused it, and
+    among the others the one whose errors reach deepest. jsonschema's best_match prefers the
+    shallowest error instead, which names the discriminator of a branch nobody meant."""
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for e in error.context or ():
+        branches.setdefault(e.relative_schema_path[0], []).append(e)
+    if not branches:  # a oneOf that more than one branch accepted
+        return f"{where}: matches more than one allowed form"
+    level = len(error.absolute_path) + 1
+    refused = [next((e for e in errs if e.validator == "const" and len(e.absolute_path) == level),
+                    None) for errs in branches.values()]
+    meant = [errs for errs, r in zip(branches.values(), refused, strict=True) if r is None]
+    if meant:
+        return describe_error(_best(max(meant, key=lambda es: max(map(_depth, es)))))
+    consts = [r for r in refused if r is not None]
+    if len({pointer_of(r) for r in consts}) == 1:  # every branch refused the same field's value
+        allowed = [r.validator_value for r in consts]
+        return f"{pointer_of(consts[0])}: {short(consts[0].instance)} is not one of {short(allowed)}"
+    return describe_error(_best(list(error.context or ())))
+
+
+def _best(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
+    best = jsonschema.exceptions.best_match(errors)
+    assert best is not None  # only called with errors
+    return best
 
 
 def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
