@@ -51,7 +51,7 @@ def parse(spec: str, where: str = "--faults") -> Fault:
     values: dict[str, Any] = {}
     for item in filter(None, (p.strip() for p in spec.split(","))):
         name, _, raw = item.partition("=")
-        key = _NAMES.get(name.strip().lower())
+        key = _NAMES.get(name.strip().lower().replace("_", "-"))
         if key is None:
             raise UsageError(f"{where}: unknown fault {name!r}; known: {', '.join(sorted(_NAMES))}")
         try:
@@ -112,6 +112,8 @@ class FaultMiddleware:
             if scope["type"] == "http":
                 await error_response(self.protocol, 400, str(exc),
                                      request_id=self.request_id())(scope, receive, send)
+            else:  # closing before accept rejects the handshake (HTTP 403), never leaves it hanging
+                await send({"type": "websocket.close", "code": 1008, "reason": str(exc)[:120]})
             return
         self.counter += 1
         scope.setdefault("state", {})["fault"] = fault

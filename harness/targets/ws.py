@@ -142,7 +142,9 @@ def in_process(client: TestClient, url: str, headers: Mapping[str, str]) -> Iter
     except WebSocketDenialResponse as exc:  # before WebSocketDisconnect: it subclasses it
         raise WebSocketClosed(None, _excerpt(exc.content), exc.status_code) from None
     except WebSocketDisconnect as exc:
-        raise WebSocketClosed(exc.code, exc.reason or "") from None
+        # A close before accept is a refused handshake: servers answer it with HTTP 403
+        # (ASGI spec), so report it the way a socket client sees it.
+        raise WebSocketClosed(None, exc.reason or "", 403) from None
     try:
         yield InProcessSession(session)
     finally:
