@@ -26,6 +26,16 @@ _FAL_TYPES = {401: "authentication_error", 404: "not_found", 413: "request_too_l
               503: "service_unavailable"}
 
 
+def fastapi_loc(param: str) -> list[str | int]:
+    """FastAPI's ``loc`` for a field: ``image_urls.0`` -> ["body", "image_urls", 0]; a
+    ``query:``/``header:``/``path:`` prefix names where a non-body parameter sits."""
+    where, sep, rest = param.partition(":")
+    if not sep or where not in ("query", "header", "path"):
+        where, rest = "body", param
+    parts = [p for p in rest.replace("/", ".").split(".") if p]
+    return [where, *(int(p) if p.isdigit() else p for p in parts)]
+
+
 def error_body(protocol: str, status: int, message: str, *, param: str | None = None,
                request_id: str = "") -> dict[str, Any]:
     """The JSON body ``protocol`` sends for an error of ``status``."""
@@ -36,8 +46,7 @@ def error_body(protocol: str, status: int, message: str, *, param: str | None = 
         return {"code": status, "message": message, "data": None}
     if protocol == "fal-queue":
         if status == 422 and param is not None:
-            loc = ["body", *[p for p in param.strip("/").split("/") if p]]
-            return {"detail": [{"loc": loc, "msg": message, "type": "value_error"}]}
+            return {"detail": [{"loc": fastapi_loc(param), "msg": message, "type": "value_error"}]}
         return {"detail": message}
     return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"),
                       "param": param, "code": None}}
@@ -49,7 +58,7 @@ def error_response(protocol: str, status: int, message: str, *, param: str | Non
     out = dict(headers or {})
     if request_id:
         out["request-id" if protocol == "anthropic-messages" else "x-request-id"] = request_id
-    if protocol == "fal-queue":
-        out["x-fal-error-type"] = _FAL_TYPES.get(status, "request_error")
+    if protocol == "fal-queue":  # a handler may name a more precise type (client_cancelled)
+        out.setdefault("x-fal-error-type", _FAL_TYPES.get(status, "request_error"))
     body = error_body(protocol, status, message, param=param, request_id=request_id)
     return JSONResponse(body, status_code=status, headers=out)

@@ -128,7 +128,20 @@ def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
     if pointer == "/model" and error.validator == "enum":
         return Problem(404, f"model {short(error.instance)} does not exist; available: "
                             f"{', '.join(map(str, error.validator_value))}", "model")
-    return Problem(status, describe_error(error), pointer.lstrip("/").replace("/", ".") or None)
+    return Problem(status, describe_error(error), field_of(error) or None)
+
+
+def field_of(error: jsonschema.ValidationError) -> str:
+    """The dotted field a violation is about; for a missing or unexpected key, that key
+    (``image_urls.0``, ``prompt``), as FastAPI's ``loc`` and OpenAI's ``param`` name it."""
+    parts = [str(p) for p in error.absolute_path]
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    if error.validator == "required":
+        parts += [k for k in error.validator_value if k not in instance][:1]
+    elif error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        parts += [k for k in instance if k not in allowed][:1]
+    return ".".join(parts)
 
 
 def media_problem(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
