@@ -1,0 +1,65 @@
+"""Uploaded files for the mock's storage flows (WaveSpeed media uploads, fal's CDN).
+
+Both providers let a client upload bytes and then hand out a public URL for them; the mock
+keeps the bytes in the shared, bounded ``ctx.state.uploads`` store and serves them back on
+GET without auth, as a CDN would. Bodies are read incrementally and refused as soon as they
+pass the limit, so a 1 GB upload never sits in memory. A file's size limit is the profile's
+limit for the kind its MIME type names (image, video), else the largest limit it has. The
+content type served back is sniffed from the bytes, else guessed from the file name.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from harness import media
+from harness.mock.context import MockContext
+
+
+def limit_for(ctx: MockContext, content_type: str | None) -> int | None:
+    """The byte limit for a file of ``content_type`` under this provider's profile."""
+    limits = ctx.profile.limits
+    kind = (content_type or "").split("/", 1)[0].strip().lower()
+    if kind in limits:
+        return limits[kind].max_bytes
+    known = [lim.max_bytes for lim in limits.values() if lim.max_bytes is not None]
+    return max(known) if known else None
+
+
+async def read_limited(request: Request, limit: int | None) -> bytes | None:
+    """The request body, or None as soon as it grows past ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if limit is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _key(ctx: MockContext, blob_id: str) -> str:
+    return f"blob:{ctx.profile.name}:{blob_id}"
+
+
+def save(ctx: MockContext, blob_id: str, data: bytes) -> None:
+    ctx.state.uploads.put(_key(ctx, blob_id), data)
+
+
+def exists(ctx: MockContext, blob_id: str) -> bool:
+    return ctx.state.uploads.get(_key(ctx, blob_id)) is not None
+
+
+def serve(ctx: MockContext, blob_id: str, filename: str) -> Response:
+    """The stored bytes, or the provider's 404 when they are unknown or expired."""
+    data = ctx.state.uploads.get(_key(ctx, blob_id))
+    if data is None:
+        return ctx.error(404, f"file {blob_id!r} not found (never uploaded, or expired)")
+    fmt = media.sniff(data[:64])
+    mime = mimetypes.guess_type(f"file.{fmt}" if fmt else filename)[0]
+    return Response(data, media_type=mime or "application/octet-stream")

@@ -1,0 +1,317 @@
+"""The mock's fal.ai hosts in process: queue lifecycle, cancel, sync run, webhooks, storage.
+
+Every response is checked against the schema the fal-queue protocol declares for that
+endpoint and status. Webhooks are delivered over real loopback HTTP to a receiver started
+here on 127.0.0.1; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from harness import media, providers, schemas
+from harness.mock import fal
+from harness.mock.app import build_app
+from harness.mock.config import MOCK_KEY, MockConfig
+from harness.mock.jobs import FAIL_MESSAGE
+
+pytestmark = pytest.mark.anyio
+API = providers.get("fal").api("fal-queue")
+AUTH = {"Authorization": f"Key {MOCK_KEY}"}
+ROOT = "http://mock.test"
+ORDER = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 240)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+IMAGE_INPUT = {"image_urls": [media.data_url(png())], "prompt": "Who drew this?"}
+VIDEO_INPUT = {"video_url": "https://cdn.example/dance.mp4", "prompt": "What is she doing?"}
+
+
+def mock(**config: Any) -> tuple[Any, httpx.AsyncClient]:
+    app = build_app(MockConfig(**config), names=["fal"])
+    return app, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ROOT)
+
+
+def checked(response: httpx.Response, endpoint: str) -> Any:
+    """The body, after checking it against the schema declared for this endpoint and status."""
+    declared = API.protocol.endpoint(endpoint).responses
+    assert response.status_code in declared, (response.status_code, response.text)
+    body = response.json()
+    schemas.validator(declared[response.status_code]).validate(body)
+    return body
+
+
+def locs(body: dict[str, Any]) -> list[list[Any]]:
+    return [d["loc"] for d in body["detail"]]
+
+
+async def submit(c: httpx.AsyncClient, app_id: str, body: dict[str, Any],
+                 query: str = "") -> dict[str, Any]:
+    r = await c.post(f"/fal/queue/{app_id}{query}", json=body, headers=AUTH)
+    return checked(r, "submit")
+
+
+async def test_submit_answers_absolute_urls_without_the_app_sub_path() -> None:
+    _, c = mock()
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm/video", VIDEO_INPUT)
+    base = f"{ROOT}/fal/queue/fal-ai/mini-cpm/requests/{sub['request_id']}"
+    assert (sub["status_url"], sub["response_url"], sub["cancel_url"]) == (
+        f"{base}/status", base, f"{base}/cancel")
+    assert sub["queue_position"] == 0 and sub["gateway_request_id"] == sub["request_id"]
+
+
+@pytest.mark.parametrize("with_logs", ["1", "true", "0"])
+async def test_queue_lifecycle_moves_forward_and_result_waits_for_completion(with_logs: str) -> None:
+    _, c = mock(job_step_s=0.03)
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm", IMAGE_INPUT)
+        early = await c.get(sub["response_url"], headers=AUTH)
+        seen: list[tuple[int, dict[str, Any]]] = []
+        while not seen or seen[-1][1]["status"] != "COMPLETED":
+            assert len(seen) < 200, "request never completed"
+            r = await c.get(sub["status_url"], params={"logs": with_logs}, headers=AUTH)
+            seen.append((r.status_code, checked(r, "status")))
+        result = checked(await c.get(sub["response_url"], headers=AUTH), "result")
+        run = checked(await c.post("/fal/run/fal-ai/mini-cpm", json=IMAGE_INPUT, headers=AUTH), "run")
+    assert early.status_code == 400 and checked(early, "result")["detail"] == "Request is still in progress"
+    statuses = [s["status"] for _, s in seen]
+    assert statuses[0] == "IN_QUEUE" and "IN_PROGRESS" in statuses
+    assert [ORDER.index(s) for s in statuses] == sorted(ORDER.index(s) for s in statuses)
+    for code, s in seen:
+        assert code == (200 if s["status"] == "COMPLETED" else 202)
+        if s["status"] != "IN_QUEUE":
+            assert isinstance(s["logs"], list) if with_logs != "0" else s["logs"] is None
+    progress = next(s for _, s in seen if s["status"] == "IN_PROGRESS")
+    if with_logs != "0":
+        assert progress["logs"] and all(log["message"] for log in progress["logs"])
+    assert seen[-1][1]["metrics"]["inference_time"] > 0 and "error" not in seen[-1][1]
+    assert "png" in result["output"] and "Who drew this?" in result["output"]
+    assert run == result  # same input, same answer, queued or sync
+
+
+async def test_cancel_is_honoured_and_reported() -> None:
+    _, c = mock(job_step_s=5.0)  # stays queued for the whole test
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm/video", VIDEO_INPUT)
+        first = await c.put(sub["cancel_url"], headers=AUTH)
+        status = await c.get(sub["status_url"], params={"logs": 1}, headers=AUTH)
+        result = await c.get(sub["response_url"], headers=AUTH)
+        again = await c.put(sub["cancel_url"], headers=AUTH)
+        unknown = await c.put(sub["cancel_url"].replace(sub["request_id"], "nope"), headers=AUTH)
+    assert (first.status_code, checked(first, "cancel")) == (202, {"status": "CANCELLATION_REQUESTED"})
+    body = checked(status, "status")
+    assert status.status_code == 200 and body["status"] == "COMPLETED"
+    assert (body["error"], body["error_type"]) == ("Request was cancelled", "client_cancelled")
+    assert result.status_code == 400 and checked(result, "result")["detail"] == "Request was cancelled"
+    assert result.headers["x-fal-error-type"] == "client_cancelled"
+    assert (again.status_code, checked(again, "cancel")) == (400, {"status": "ALREADY_COMPLETED"})
+    assert (unknown.status_code, checked(unknown, "cancel")) == (404, {"status": "NOT_FOUND"})
+
+
+async def test_failed_request_completes_with_an_error_and_its_result_names_prompt() -> None:
+    _, c = mock(job_step_s=0.0)
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm", {**IMAGE_INPUT, "prompt": "[fail] please"})
+        status = checked(await c.get(sub["status_url"], headers=AUTH), "status")
+        result = await c.get(sub["response_url"], headers=AUTH)
+        run = await c.post("/fal/run/fal-ai/mini-cpm", json={**IMAGE_INPUT, "prompt": "[fail]"},
+                           headers=AUTH)
+    assert status["status"] == "COMPLETED" and status["error"] == FAIL_MESSAGE
+    assert status["error_type"] == "validation_error"
+    assert result.status_code == 422 and locs(checked(result, "result")) == [["body", "prompt"]]
+    assert run.status_code == 422 and locs(checked(run, "run")) == [["body", "prompt"]]
+
+
+async def test_unknown_and_foreign_request_ids_are_not_found() -> None:
+    _, c = mock()
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm", IMAGE_INPUT)
+        unknown = await c.get("/fal/queue/fal-ai/mini-cpm/requests/nope/status", headers=AUTH)
+        other_app = await c.get(sub["status_url"].replace("mini-cpm", "flux"), headers=AUTH)
+        unknown_app = await c.post("/fal/queue/fal-ai/flux", json=IMAGE_INPUT, headers=AUTH)
+    assert unknown.status_code == 404 and "nope" in checked(unknown, "status")["detail"]
+    assert other_app.status_code == unknown_app.status_code == 404
+    assert isinstance(unknown_app.json()["detail"], str)
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status", "loc"), [
+    ("/fal/queue/fal-ai/mini-cpm", {"image_urls": ["https://x.example/a.png"]}, AUTH, 422,
+     ["body", "prompt"]),
+    ("/fal/queue/fal-ai/mini-cpm", {**IMAGE_INPUT, "seed": 3}, AUTH, 422, ["body", "seed"]),
+    ("/fal/queue/fal-ai/mini-cpm", {**IMAGE_INPUT, "image_urls": []}, AUTH, 422,
+     ["body", "image_urls"]),
+    ("/fal/run/fal-ai/mini-cpm", {**IMAGE_INPUT, "image_urls": [IMAGE_INPUT["image_urls"][0], "x"]},
+     AUTH, 422, ["body", "image_urls", 1]),
+    ("/fal/run/fal-ai/mini-cpm", {**IMAGE_INPUT, "image_urls": ["data:image/png;base64,AAAAAAAA"]},
+     AUTH, 422, ["body", "image_urls", 0]),
+    ("/fal/run/fal-ai/mini-cpm/video", {**VIDEO_INPUT, "video_url": IMAGE_INPUT["image_urls"][0]},
+     AUTH, 422, ["body", "video_url"]),
+    ("/fal/queue/fal-ai/mini-cpm/video", {"prompt": 5, "video_url": VIDEO_INPUT["video_url"]},
+     AUTH, 422, ["body", "prompt"]),
+    ("/fal/queue/fal-ai/mini-cpm?fal_webhook=https://hooks.example.com/x", IMAGE_INPUT, AUTH,
+     422, ["query", "fal_webhook"]),
+    ("/fal/queue/fal-ai/mini-cpm?fal_webhook=ftp://127.0.0.1/x", IMAGE_INPUT, AUTH,
+     422, ["query", "fal_webhook"]),
+    ("/fal/queue/fal-ai/mini-cpm", IMAGE_INPUT, {}, 401, None),
+    ("/fal/run/fal-ai/mini-cpm", IMAGE_INPUT, {"Authorization": f"Bearer {MOCK_KEY}"}, 401, None),
+    ("/fal/queue/fal-ai/mini-cpm", IMAGE_INPUT, {"Authorization": "Key wrong"}, 401, None),
+])
+async def test_invalid_requests_get_fastapi_errors_naming_the_field(
+        path: str, body: dict[str, Any], headers: dict[str, str], status: int,
+        loc: list[Any] | None) -> None:
+    app, c = mock()
+    async with c:
+        r = await c.post(path, json=body, headers=headers)
+    detail = checked(r, "submit" if "/queue/" in path else "run")["detail"]
+    assert r.status_code == status
+    if loc is None:
+        assert isinstance(detail, str) and "key" in detail.lower()
+    else:
+        assert [d["loc"] for d in detail] == [loc] and r.headers["x-fal-error-type"] == "validation_error"
+    assert len(app.state.mock.jobs) == 0 and MOCK_KEY not in r.text
+
+
+async def test_oversize_image_is_413_and_bad_json_is_refused() -> None:
+    big = media.data_url(png()[:64] + bytes(10 * 1024 * 1024))
+    _, c = mock()
+    async with c:
+        r = await c.post("/fal/run/fal-ai/mini-cpm", json={**IMAGE_INPUT, "image_urls": [big]},
+                         headers=AUTH)
+        bad = await c.post("/fal/run/fal-ai/mini-cpm", content=b"[1,", headers=AUTH)
+    assert r.status_code == 413 and "image_urls" in checked(r, "run")["detail"]
+    assert len(r.text) < 2000 and bad.status_code in (400, 422)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A webhook receiver on 127.0.0.1: answers 200, or 500 on /fail; records what arrives."""
+    got: list[dict[str, Any]] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        got.append(await request.json())
+        return JSONResponse({}, status_code=500 if request.url.path == "/fail" else 200)
+
+    app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", got
+    server.should_exit = True
+    thread.join(10)
+
+
+async def wait_for(condition: Any, seconds: float = 5.0) -> None:
+    with anyio.fail_after(seconds):
+        while not condition():
+            await anyio.sleep(0.01)
+
+
+async def test_webhook_is_delivered_to_a_loopback_receiver(
+        receiver: tuple[str, list[dict[str, Any]]]) -> None:
+    url, got = receiver
+    got.clear()
+    app, c = mock(job_step_s=0.02)
+    async with c:
+        ok = await submit(c, "fal-ai/mini-cpm", IMAGE_INPUT, f"?fal_webhook={url}/hook")
+        bad = await submit(c, "fal-ai/mini-cpm", {**IMAGE_INPUT, "prompt": "[fail]"},
+                           f"?fal_webhook={url}/fail")
+        log = app.state.mock.webhooks
+        await wait_for(lambda: len(log) == 2)
+        result = checked(await c.get(ok["response_url"], headers=AUTH), "result")
+    by_id = {body["request_id"]: body for body in got}
+    assert by_id[ok["request_id"]] == {"request_id": ok["request_id"], "status": "OK",
+                                      "gateway_request_id": ok["request_id"], "payload": result}
+    failed = by_id[bad["request_id"]]
+    assert failed["status"] == "ERROR" and failed["error"] == FAIL_MESSAGE
+    statuses = {e["request_id"]: (e["status"], e["response_status"], e["error"]) for e in log}
+    assert statuses == {ok["request_id"]: ("OK", 200, None), bad["request_id"]: ("ERROR", 500, None)}
+
+
+async def test_undeliverable_webhook_is_logged_not_raised() -> None:
+    with socket.socket() as s:  # a loopback port that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app, c = mock(job_step_s=0.0, webhook_timeout_s=1.0)
+    async with c:
+        sub = await submit(c, "fal-ai/mini-cpm", IMAGE_INPUT,
+                           f"?fal_webhook=http://localhost:{port}/gone")
+        await wait_for(lambda: len(app.state.mock.webhooks) == 1)
+        still = await c.get(sub["status_url"], headers=AUTH)
+    entry = app.state.mock.webhooks[0]
+    assert entry["response_status"] is None and "ConnectError" in entry["error"]
+    assert still.status_code == 200
+
+
+async def test_webhook_log_stays_bounded(receiver: tuple[str, list[dict[str, Any]]],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fal, "WEBHOOK_LOG_MAX", 3)
+    receiver[1].clear()  # ids repeat across apps with the same seed
+    app, c = mock(job_step_s=0.0)
+    async with c:
+        subs = [await submit(c, "fal-ai/mini-cpm", IMAGE_INPUT, f"?fal_webhook={receiver[0]}/n")
+                for _ in range(6)]
+        ids = {s["request_id"] for s in subs}
+        await wait_for(lambda: len(receiver[1]) == 6)
+        await anyio.sleep(0.1)  # the log entry is appended once the receiver has answered
+    log = app.state.mock.webhooks
+    assert len(log) == 3 and {e["request_id"] for e in log} <= ids
+
+
+async def test_storage_token_and_cdn_upload_round_trip() -> None:
+    data = png()
+    _, c = mock()
+    async with c:
+        anon = await c.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3", json={})
+        token = checked(await c.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3",
+                                     json={}, headers=AUTH), "storage-token")
+        gcs = await c.post("/fal/rest/storage/auth/token?storage_type=gcs", json={}, headers=AUTH)
+        bearer = {"Authorization": f"{token['token_type']} {token['token']}"}
+        up = await c.post("/fal/cdn/files/upload", content=data, headers={
+            **bearer, "Content-Type": "image/png", "X-Fal-File-Name": "../cat.png"})
+        url = checked(up, "cdn-upload")["access_url"]
+        got = await c.get(url)
+        with_key = await c.post("/fal/cdn/files/upload", content=data, headers=AUTH)
+        big = await c.post("/fal/cdn/files/upload", content=bytes(10 * 1024 * 1024 + 1),
+                           headers={**bearer, "Content-Type": "image/png"})
+    assert anon.status_code == 401 and isinstance(checked(anon, "storage-token")["detail"], str)
+    assert token["base_url"] == f"{ROOT}/fal/cdn" and token["token_type"] == "Bearer"
+    assert gcs.status_code == 422 and gcs.json()["detail"][0]["loc"] == ["query", "storage_type"]
+    assert url.startswith(f"{ROOT}/fal/cdn/files/") and url.endswith("/cat.png")
+    assert got.content == data and got.headers["content-type"] == "image/png"
+    assert with_key.status_code == 401 and checked(with_key, "cdn-upload")["detail"]
+    assert big.status_code == 413 and checked(big, "cdn-upload")["detail"]
+
+
+async def test_job_store_stays_bounded_across_many_submissions() -> None:
+    app, c = mock(store_max_items=4)
+    async with c:
+        subs = [await submit(c, "fal-ai/mini-cpm/video", VIDEO_INPUT) for _ in range(10)]
+        gone = await c.get(subs[0]["status_url"], headers=AUTH)
+    assert len(app.state.mock.jobs) <= 4 and len({s["request_id"] for s in subs}) == 10
+    assert gone.status_code == 404
