@@ -12,6 +12,8 @@ traceback.
 from __future__ import annotations
 
 import socket
+import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -84,20 +86,29 @@ class ServedMock:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name=f"vlm-harness-mock-{self.url}", daemon=True)
         self._thread.start()
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        verify: str | bool = str(self.ca_path) if self.ca_path else True
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self._thread and self._thread.is_alive():
             if self._server.started:
                 try:
-                    if httpx.get(f"{self.url}/_harness/health", verify=verify, timeout=1).is_success:
-                        return self
+                    r = httpx.get(f"{self.url}/_harness/health", verify=self.ssl_context(), timeout=1)
+                    if r.is_success:
+                        return
                 except httpx.TransportError:
                     pass
-            if not self._thread.is_alive():
-                break
             time.sleep(0.02)
-        self.close()
         raise UsageError(f"the mock did not come up on {self.url} within {timeout} s")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server (its throwaway CA when serving TLS)."""
+        return ssl.create_default_context(cafile=str(self.ca_path) if self.ca_path else None)
 
     def base_urls(self) -> dict[str, dict[str, str]]:
         return base_urls(self.url, self.names)
@@ -168,6 +179,11 @@ def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
         print(f"TLS: CA certificate {served.ca_path} (trust it, e.g.):")
     for hint in hints:
         print(f"  export {hint}")
+    fal = served.base_urls().get("fal", {})
+    if served.ca_path and "fal-queue:rest" in fal:  # constants in fal-client, not variables
+        print(f"  # and in Python: fal_client.client.REST_URL = {fal['fal-queue:rest']!r}; "
+              f"fal_client.client.CDN_URL = {fal['fal-queue:cdn']!r}")
+    sys.stdout.flush()
     served.serve_forever()
     print("mock stopped", flush=True)
     return 0
