@@ -95,12 +95,15 @@ class MockContext:
         return self.error(p.status, p.message, p.param)
 
     def authenticate(self, conn: HTTPConnection) -> JSONResponse | None:
-        """None when the request carries the accepted key in any style the provider accepts."""
+        """None when the request carries the accepted key in any style the provider accepts.
+
+        Optional auth (a local server) is checked only once a key is configured for it, as a
+        server started with ``--api-key`` does; without one any key, or none, passes."""
         auth = self.api.auth
+        if auth.optional and self.profile.name not in self.config.keys:
+            return None  # like vLLM without --api-key: the SDKs' placeholder ("EMPTY") passes
         presented = auth.presented_key(conn.headers)
         if presented is None:
-            if auth.optional:
-                return None
             styles = " or ".join(f"'{s.header}: {s.prefix}<key>'" for s in auth.styles)
             return self.error(401, f"missing API key: send {styles}")
         if presented != self.config.key_for(self.profile.name):

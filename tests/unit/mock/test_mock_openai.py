@@ -349,6 +349,18 @@ def test_auth_failures(client: httpx.Client, provider: str, headers: dict[str, s
     assert_error(r, 401, *names, secret="sk-wrong-key-123456")
 
 
+def test_local_auth_is_checked_only_once_a_key_is_configured(client: httpx.Client) -> None:
+    body = {"model": MODEL["local"], "messages": [user("hi")]}
+    for headers in ({}, {"Authorization": "Bearer EMPTY"}):  # vLLM without --api-key
+        assert post(client, "local", body, headers).status_code == 200
+    with client_for(MockConfig(keys={"local": "sk-local-secret"})) as keyed:
+        assert_error(post(keyed, "local", body), 401, "missing API key")
+        assert_error(post(keyed, "local", body, {"Authorization": "Bearer EMPTY"}), 401,
+                     "invalid API key")
+        assert post(keyed, "local", body, {"Authorization": "Bearer sk-local-secret"}
+                    ).status_code == 200
+
+
 def test_mimo_accepts_both_documented_auth_styles(client: httpx.Client) -> None:
     body = {"model": "mimo-v2-omni", "messages": [user("hi")]}
     for headers in ({"api-key": MOCK_KEY}, {"Authorization": f"Bearer {MOCK_KEY}"}):
