@@ -175,7 +175,7 @@ async def test_media_upload_flow_round_trips_the_bytes() -> None:
 
 @pytest.mark.parametrize(("body", "status", "named"), [
     ({"filename": "a.png", "size": 11 * 1024 * 1024, "content_type": "image/png"}, 400, "limit"),
-    ({"filename": "a.png", "size": 10}, 400, "content_type"),
+    ({"filename": "a.png", "size": 10, "content_type": "image png"}, 400, "content_type"),
     ({"filename": "a.png", "size": -1, "content_type": "image/png"}, 400, "size"),
 ])
 async def test_upload_ticket_is_refused_with_the_field_named(
