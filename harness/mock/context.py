@@ -125,7 +125,8 @@ class MockContext:
 
     async def read_json(self, request: Request) -> Any | JSONResponse:
         """The parsed body (not yet validated), or the provider's error for bad JSON."""
-        parsed = parse_json(await request.body())
+        # fal (FastAPI) answers undecodable bodies with 422 like any validation error
+        parsed = parse_json(await request.body(), VALIDATION_STATUS.get(self.protocol, 400))
         return self.problem(parsed) if isinstance(parsed, Problem) else parsed
 
     def schema_error(self, body: Any, schema: str) -> JSONResponse | None:
