@@ -17,7 +17,7 @@ import contextlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -156,7 +156,7 @@ class Session:
             await self.close(CLOSE_UNSUPPORTED, "binary frame; send JSON text")
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self._end("unparseable_frame")
             await self.close(CLOSE_UNSUPPORTED, "frame is not valid JSON")
 
@@ -204,16 +204,18 @@ class Session:
             require_for_mode(fields, at, self.mode)
         check_schema(event, self.wire.schema(event["type"]))
         assert isinstance(fields, dict)  # the schema requires it
-        if self.mode == "chat":
-            turn = read_chat(fields, self.ctx.profile.limits.get("image") or MediaLimits())
-        else:
-            chunk = read_chunk(fields, at, self.limits, self.setup.max_slice_nums)
-        if self.simulate == "inference_error":
+        got: ChatTurn | Chunk = (
+            read_chat(fields, self.ctx.profile.limits.get("image") or MediaLimits())
+            if self.mode == "chat" else read_chunk(fields, at, self.limits, self.setup.max_slice_nums))
+        if self.simulate == "inference_error":  # after validation: bad input is still the client's
             raise RealtimeError("inference_error", SIMULATED_MESSAGES["inference_error"])
         self.record.turns += 1
         sid = self.record.session_id
         ids = Ids(sid, f"resp_{sid[3:11]}_{self.record.turns:04d}")
-        await (self._chat(ids, turn) if self.mode == "chat" else self._duplex(ids, chunk))
+        if isinstance(got, ChatTurn):
+            await self._chat(ids, got)
+        else:
+            await self._duplex(ids, got)
 
     async def _duplex(self, ids: Ids, chunk: Chunk) -> None:
         assert self.record is not None
@@ -284,13 +286,13 @@ class Session:
             self._end(err.code)
             await self.close(CLOSE_TRY_AGAIN, err.code)
 
-    async def finish(self, reason: str) -> None:
+    async def finish(self, reason: str) -> NoReturn:
         """End the session the documented way: session.closed, then a normal close."""
         self._end(reason)
         await self.emit(self.wire.closed(reason))
         await self.close(CLOSE_NORMAL, reason)
 
-    async def close(self, code: int, reason: str) -> None:
+    async def close(self, code: int, reason: str) -> NoReturn:
         await self.ws.close(code, reason)
         raise _Ended
 

@@ -1,9 +1,9 @@
 """The MiniCPM-o Realtime mock over a real WebSocket: sessions, errors, limits and faults.
 
 Most tests drive the whole mock app (``build_app``, so the route is mounted where clients will
-find it) with Starlette's in-process WebSocket client; one group serves it with uvicorn and talks
-to it with the ``websockets`` library, so the handshake refusal and the abrupt drop are checked
-on a real socket. Every server event received is validated against its revision's
+find it) with Starlette's in-process WebSocket client; one talks to the shared served mock
+(uvicorn, ``served_mock``) with the ``websockets`` library, so the handshake refusal and the
+abrupt drop are checked on a real socket. Every server event received is validated against its revision's
 server-event schema, and every answer is read up to its terminal event.
 """
 
@@ -16,7 +16,6 @@ import itertools
 import json
 import math
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,6 @@ from typing import Any
 
 import anyio
 import pytest
-import uvicorn
 import websockets
 from PIL import Image
 from starlette.testclient import TestClient, WebSocketDenialResponse, WebSocketTestSession
@@ -34,6 +32,7 @@ from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.realtime_input import SPOKEN_TOKENS_PER_S
 from harness.mock.realtime_wire import is_terminal
+from harness.mock.serve import ServedMock
 
 PATH = "/modelbest/v1/realtime"
 AUTH = {"Authorization": f"Bearer {MOCK_KEY}"}
@@ -259,6 +258,8 @@ BAD_INPUTS = [
     ({"type": "input.append", "input": {"audio": pcm(3999)}}, "invalid_payload", "3999 samples"),
     ({"type": "input.append", "input": {"audio": base64.b64encode(b"\0" * 16002).decode()}},
      "invalid_payload", "float32"),
+    ({"type": "input.append", "input": {"audio": base64.b64encode(struct.pack(
+        "<4000f", *[0.1] * 3999, math.nan)).decode()}}, "invalid_payload", "sample 3999"),
     ({"type": "input.append", "input": {"audio": AUDIO, "video_frames": [image()] * 5}},
      "invalid_payload", "5 frames"),
     ({"type": "input.append", "input": {"audio": AUDIO, "video_frames": [image("PNG")]}},
@@ -340,7 +341,8 @@ def test_worker_errors_on_init_close_1013(client: TestClient, code: str) -> None
         assert conn.closed().code == 1013
 
 
-@pytest.mark.parametrize("frame", ["{not json", b'{"type": "session.close"}'])
+@pytest.mark.parametrize("frame", ["{not json", b'{"type": "session.close"}', "[" * 100_000 + "]" * 100_000],
+                         ids=["text", "binary", "deep"])
 def test_unparseable_frame_closes_1003(client: TestClient, frame: str | bytes) -> None:
     with started(client, "mode=audio") as conn:
         if isinstance(frame, bytes):
@@ -437,21 +439,11 @@ def test_ttft_fault_paces_the_first_delta(client: TestClient) -> None:
 # --- on a real socket --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    config = uvicorn.Config(build_app(names=["modelbest"]), host="127.0.0.1", port=0,
-                            log_level="error", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}{PATH}"
-    server.should_exit = True
-    thread.join(5)
+@pytest.fixture
+def served(served_mock: ServedMock) -> str:
+    base = served_mock.base_url("modelbest", "minicpm-o-realtime")
+    assert base.startswith("ws://127.0.0.1:")  # the advertised base URL is a WebSocket one
+    return f"{base}/realtime"
 
 
 def test_real_socket_session_refusal_and_drop(served: str) -> None:
