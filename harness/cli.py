@@ -93,6 +93,61 @@ def run(
 
 @app.command()
 @_clean_errors
+def drift(
+    target: Annotated[str, typer.Option(help="live (default), mock, url or local.")] = "live",
+    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    update_baseline: Annotated[bool, typer.Option(
+        "--update-baseline", help="Accept what was seen into the baselines.")] = False,
+    baselines_dir: Annotated[Path, typer.Option(help="One <provider>.json per provider.")] = Path(
+        "reports/baselines"),
+    reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
+    max_requests: Annotated[int | None, typer.Option(help="Probes sent per provider, at most.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the probe requests.")] = 0,
+    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+) -> int:
+    """Probe each provider, compare with its baseline; exit 1 on breaking drift."""
+    from harness.drift import run as drift_run
+    from harness.targets import known_targets
+
+    if target not in known_targets():
+        from harness.errors import UnknownNameError
+
+        raise UnknownNameError("target (--target)", target, known_targets())
+    return drift_run.command(target=target, provider=provider, base_url=base_url,
+                             baselines_dir=baselines_dir, reports_dir=reports_dir,
+                             update_baseline=update_baseline, max_requests=max_requests,
+                             seed=seed, quiet=quiet)
+
+
+@app.command()
+@_clean_errors
+def record(
+    target: Annotated[str, typer.Option(help="Record through: mock, url, live or local.")] = "mock",
+    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
+    cassettes_dir: Annotated[Path, typer.Option(help="Where cassettes go.")] = Path("cassettes"),
+    seed: Annotated[int, typer.Option(help="Seed that reproduces generated requests.")] = 0,
+    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+) -> int:
+    """Run the suite through a target and save each check's traffic as vcrpy cassettes
+    (keys scrubbed, big media replaced by digests) for the cassette target to replay."""
+    from harness.recording import recorder
+
+    if target not in recorder.RECORDABLE:
+        from harness.errors import UnknownNameError
+
+        raise UnknownNameError("target to record through (--target)", target, recorder.RECORDABLE)
+    return recorder.command(target=target, provider=provider, checks=checks, base_url=base_url,
+                            cassettes_dir=cassettes_dir, seed=seed, max_requests=max_requests,
+                            max_cost=max_cost, quiet=quiet)
+
+
+@app.command()
+@_clean_errors
 def report(
     inputs: Annotated[list[Path] | None, typer.Argument(
         help="results.json files, any order (default: reports/results.json).")] = None,
@@ -131,12 +186,15 @@ def serve(
         help="Server-wide faults, e.g. 'status=429,retry-after=1' or 'ttft=200,tps=20'.")] = "",
     seed: Annotated[int, typer.Option(help="Seed of the generated answers.")] = 0,
     providers: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    defects: Annotated[str, typer.Option(
+        help="Plant contract defects (e.g. 'missing-done,key-leak') to prove your tests catch them."
+    )] = "",
 ) -> int:
     """Serve the reference mock and print the base URL each provider's SDK should be given."""
     from harness.mock import serve as serve_mod
 
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
-                             names=providers)
+                             names=providers, defects_spec=defects)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness import __version__, providers
-from harness.mock import faults
+from harness.mock import defects, faults
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
 
@@ -97,4 +97,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                             Route("/_harness/providers", provider_urls), *mounts],
                     middleware=[Middleware(Recorder, seen=state.seen)])
     app.state.mock = state
+    edits = defects.parse(config.defects)
+    if edits:  # only a deliberately broken mock pays for buffering every exchange
+        app.add_middleware(defects.Rewrite, response=defects.combine(edits))
     return app

@@ -27,6 +27,7 @@ class MockConfig:
     store_max_items: int = 2048
     store_ttl_s: float = 900.0
     faults: str = ""  # server-wide fault profile, see harness.mock.faults
+    defects: str = ""  # planted contract defects, see harness.mock.defects
     public_url: str | None = None  # absolute base advertised in fal/WaveSpeed URLs
     webhook_timeout_s: float = 5.0
 

@@ -27,7 +27,7 @@ import uvicorn
 
 from harness import providers
 from harness.errors import UsageError
-from harness.mock import faults
+from harness.mock import defects, faults
 from harness.mock.app import base_urls, build_app
 from harness.mock.config import MockConfig
 
@@ -36,7 +36,9 @@ GRACE_S = 2.0  # open streams get this long to finish when the server stops
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP,
+    # and without it every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -164,13 +166,15 @@ def env_hints(urls: dict[str, dict[str, str]], ca_path: Path | None) -> list[str
 
 
 def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
-            names: str) -> int:
+            names: str, defects_spec: str = "") -> int:
     faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
-    served = ServedMock(MockConfig(seed=seed, faults=faults_spec),
+    defects.parse(defects_spec)
+    served = ServedMock(MockConfig(seed=seed, faults=faults_spec, defects=defects_spec),
                         names=None if names in ("", "all") else names.split(","),
                         host=host, port=port, tls=tls, log_level="info")
     print(f"vlm-harness reference mock on {served.url} (seed {seed}, "
-          f"faults: {faults_spec or 'none'}); Ctrl-C stops it", flush=True)
+          f"faults: {faults_spec or 'none'}, defects: {defects_spec or 'none'}); "
+          "Ctrl-C stops it", flush=True)
     for provider, apis in served.base_urls().items():
         for label, url in apis.items():
             print(f"  {provider:<10} {label:<24} {url}")
