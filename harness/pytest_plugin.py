@@ -1,25 +1,290 @@
-"""The pytest plugin (``pytest11`` entry point ``vlm_harness``).
+"""The pytest plugin (``pytest11`` entry point ``vlm_harness``): the contract suite in your tests.
 
-Thin by design: it registers the options and markers, and exposes fixtures whose heavy imports
-happen only when a test asks for them, so installing the harness costs other test suites
-nothing.
+Thin by design, after pytest-recording: options under one group (``--vlm-*``, each with an ini
+twin ``vlm_*``), two markers, a handful of fixtures and one hookspec. Settings resolve per test
+as **command line > ``@pytest.mark.vlm(...)`` > the ``vlm_config`` fixture > ini file >
+defaults**: ``vlm_config`` is the overridable layer (defaults plus ini; override it in a
+conftest to change a project's defaults) and ``vlm_settings`` the resolved value every other
+fixture uses. ``@pytest.mark.live`` skips a test, naming the variable, unless the provider's key
+is set. Only ``pytest`` and the standard library are imported at start-up; the harness itself
+is imported inside hooks and fixtures, so installing it costs other test suites nothing.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.applications import Starlette
+
+    from harness.mock.serve import ServedMock
+    from harness.report.results import RunResult
+    from harness.suite import VlmConfig
+    from harness.targets.base import Target
+
+# setting -> (metavar, help, converter); the option is --vlm-<setting, dashed>, the ini key vlm_<setting>
+SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "target": ("KIND", "mock (default), url, cassette, live or local", str),
+    "provider": ("NAMES", "all (default) or a comma list of providers", str),
+    "base_url": ("URL", "url/local targets: a served mock or gateway root, or one API's base", str),
+    "record_mode": ("MODE", "vcrpy record mode for cassette targets: none (default), once, all",
+                    str),
+    "cassette_dir": ("DIR", "where cassette targets keep their recordings", str),
+    "checks": ("NAMES", "comma list of contract checks for vlm_contract (default: all)", str),
+    "seed": ("N", "seed of generated requests and of the mock's answers (default 0)", int),
+    "max_requests": ("N", "live budget: requests per provider", int),
+    "max_cost": ("USD", "live budget: estimated USD per provider", float),
+    "reports_dir": ("DIR", "vlm_contract also writes results.json, junit.xml, index.html here",
+                    str),
+}
+
+
+class VlmHookspecs:
+    """Hooks other plugins (or a conftest) may implement."""
+
+    @pytest.hookspec
+    def pytest_vlm_configure_checks(self, registry: Any, config: pytest.Config) -> None:
+        """Register extra contract checks before the first ``vlm_contract`` run of a session.
+
+        ``registry`` is :mod:`harness.checks.registry`: decorate with
+        ``registry.check(capability=..., protocols=..., kind=...)``. Checks registered here are
+        unregistered when the session ends, so each session (and each pytester run) starts clean.
+        """
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(VlmHookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vlm-harness", "VLM contract harness")
-    group.addoption("--vlm-target", default=None,
-                    help="mock (default), url, cassette, live or local")
-    group.addoption("--vlm-provider", default=None, help="all (default) or a comma list")
-    group.addoption("--vlm-base-url", default=None, help="base URL for the url/local targets")
-    group.addoption("--vlm-record-mode", default=None,
-                    help="vcrpy record mode for cassette targets: none (default), once, all")
+    for name, (metavar, text, _) in SETTINGS.items():
+        group.addoption(f"--vlm-{name.replace('_', '-')}", dest=f"vlm_{name}", default=None,
+                        metavar=metavar, help=text)
+        parser.addini(f"vlm_{name}", f"vlm-harness: {text}", type="string", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    ini_layer(config), cli_layer(config)  # a bad number is a usage error before anything runs
     config.addinivalue_line(
-        "markers", "live: talks to a live provider; skipped unless its key variable is set")
+        "markers", "live(*providers): talks to a live provider; skipped, naming the variable, "
+        "unless each named provider's key (default: --vlm-provider) is set")
+    config.addinivalue_line(
+        "markers", "vlm(**settings): vlm-harness settings for this test (target=, provider=, "
+        "base_url=, checks=, seed=...); the command line still wins")
+
+
+def _convert(name: str, raw: Any, where: str) -> Any:
+    if raw is None or raw == "" or not isinstance(raw, str):
+        return raw
+    try:
+        return SETTINGS[name][2](raw.strip())
+    except ValueError:
+        kind = SETTINGS[name][2].__name__
+        raise pytest.UsageError(f"{where}: expected {'a number' if kind == 'float' else 'an integer'},"
+                                f" got {raw!r}") from None
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+def ini_layer(config: pytest.Config) -> dict[str, Any]:
+    return _given({n: _convert(n, config.getini(f"vlm_{n}"), f"ini vlm_{n}") for n in SETTINGS})
+
+
+def cli_layer(config: pytest.Config) -> dict[str, Any]:
+    return _given({n: _convert(n, config.getoption(f"vlm_{n}"), f"--vlm-{n.replace('_', '-')}")
+                   for n in SETTINGS})
+
+
+def marker_layer(node: pytest.Item | pytest.Collector) -> dict[str, Any]:
+    """``vlm`` markers from module to function, the closest winning."""
+    out: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("vlm"))):
+        if marker.args:
+            raise pytest.UsageError(f"{node.nodeid}: @pytest.mark.vlm takes keyword settings "
+                                    f"only, e.g. vlm(provider='mimo'); got {marker.args!r}")
+        out.update(marker.kwargs)
+    return out
+
+
+def resolve(config: pytest.Config, node: pytest.Item | pytest.Collector,
+            base: VlmConfig) -> VlmConfig:
+    """``base`` (the fixture layer) under the marker layer under the command line."""
+    return base.replace(**marker_layer(node)).replace(**cli_layer(config))
+
+
+# --- the live marker --------------------------------------------------------------------
+
+def live_skip_reason(spec: str | tuple[str, ...]) -> str | None:
+    """Why a ``live`` test cannot run now (the unset variables), or None."""
+    from harness import providers
+
+    names = spec if isinstance(spec, tuple) else tuple(n.strip() for n in spec.split(",") if n.strip())
+    everyone = not names or names == ("all",)
+    profiles = [p for p in providers.all_profiles() if p.name != "local"] if everyone else [
+        providers.get(n) for n in names]
+    needed: dict[str, list[str]] = {}
+    for profile in profiles:
+        for api in profile.apis:
+            # A local server is reached by its URL; its key is optional.
+            var = api.base_url_env if profile.name == "local" else (
+                None if api.auth.optional else api.auth.env)
+            if var:
+                needed.setdefault(profile.name, []).append(var)
+    missing = {name: sorted({v for v in vs if not os.environ.get(v)}) for name, vs in needed.items()}
+    if everyone:  # "all": runs when any provider can
+        if needed and all(missing.values()):
+            unset = sorted({v for vs in missing.values() for v in vs})
+            return f"none of {', '.join(unset)} is set"
+        return None
+    unset = sorted({v for vs in missing.values() for v in vs})
+    if not unset:
+        return None
+    return f"{unset[0]} is not set" if len(unset) == 1 else f"{', '.join(unset)} are not set"
+
+
+def _live_reason(config: pytest.Config, item: pytest.Item, marker: pytest.Mark) -> str | None:
+    names = tuple(marker.args) or tuple(filter(None, [marker.kwargs.get("provider")]))
+    if not names:  # the provider setting, without the fixture layer (fixtures come later)
+        from harness.suite import VlmConfig
+
+        settings = VlmConfig().replace(**ini_layer(config))
+        names = (resolve(config, item, settings).provider,)
+    return live_skip_reason(names if len(names) > 1 else names[0])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A skip marker (rather than pytest.skip in a hook) so the report points at the test.
+    for item in items:
+        marker = item.get_closest_marker("live")
+        if marker is None:
+            continue
+        try:
+            reason = _live_reason(config, item, marker)
+        except KeyError as exc:  # an unknown provider or setting: a usage error, with choices
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    given = {**ini_layer(config), **cli_layer(config)}
+    if not given:
+        return None
+    return "vlm-harness: " + ", ".join(f"{k}={v}" for k, v in sorted(given.items()))
+
+
+# --- fixtures ---------------------------------------------------------------------------
+
+@pytest.fixture
+def vlm_config(pytestconfig: pytest.Config) -> VlmConfig:
+    """The project layer: defaults plus the ini file. Override it in a conftest to change a
+    project's defaults, deriving from the parent: ``return vlm_config.replace(provider="mimo")``."""
+    from harness.suite import VlmConfig
+
+    return VlmConfig().replace(**ini_layer(pytestconfig))
+
+
+@pytest.fixture
+def vlm_settings(request: pytest.FixtureRequest, vlm_config: VlmConfig) -> VlmConfig:
+    """The resolved settings of this test: command line > vlm marker > vlm_config."""
+    return resolve(request.config, request.node, vlm_config)
+
+
+@pytest.fixture
+def vlm_mock_app(vlm_settings: VlmConfig) -> Starlette:
+    """A fresh reference mock app (ASGI), seeded like the run."""
+    from harness.mock.app import build_app
+    from harness.mock.config import MockConfig
+
+    return build_app(MockConfig(seed=vlm_settings.seed))
+
+
+@pytest.fixture
+def vlm_mock(vlm_settings: VlmConfig) -> Iterator[Target]:
+    """The in-process mock target, whatever ``--vlm-target`` says."""
+    from harness.targets import make_target
+
+    target = make_target(vlm_settings.replace(target="mock").target_options())
+    yield target
+    target.close()
+
+
+@pytest.fixture(scope="session")
+def vlm_served_mock(pytestconfig: pytest.Config) -> Iterator[ServedMock]:
+    """The mock on a loopback port for the whole session (``.url``, ``.base_url(provider,
+    label)``); seeded by ``--vlm-seed``/``vlm_seed``."""
+    from harness.mock.config import MockConfig
+    from harness.mock.serve import ServedMock
+
+    seed = {**ini_layer(pytestconfig), **cli_layer(pytestconfig)}.get("seed", 0)
+    with ServedMock(MockConfig(seed=seed, job_step_s=0.02)) as served:
+        yield served
+
+
+@pytest.fixture
+def vlm_target(vlm_settings: VlmConfig) -> Iterator[Target]:
+    """The target the settings name: mock, url, cassette, live or local (closed afterwards)."""
+    from harness.errors import HarnessError
+
+    try:
+        target = vlm_settings.make_target()
+    except HarnessError as exc:
+        pytest.fail(f"vlm-harness: {exc}", pytrace=False)
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def vlm_client(vlm_target: Target) -> Iterator[Callable[..., httpx.Client]]:
+    """``vlm_client(provider, protocol=None, host="default", auth=True, headers=None)``: an
+    httpx client whose base URL is that API's base on the configured target, key attached. A
+    target that cannot reach the API (no key for live...) skips the test with its reason."""
+    from harness import providers
+
+    made: list[httpx.Client] = []
+
+    def make(provider: str, protocol: str | None = None, host: str = "default", *,
+             auth: bool = True, headers: dict[str, str] | None = None) -> httpx.Client:
+        profile = providers.get(provider)
+        api = profile.api(protocol) if protocol else profile.apis[0]
+        reason = vlm_target.skip_reason(profile, api)
+        if reason:
+            pytest.skip(reason)
+        client = vlm_target.client(profile, api, host, auth=auth, headers=headers)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def _vlm_checks(pytestconfig: pytest.Config) -> Iterator[None]:
+    """Lets plugins register checks once per session, and takes them away afterwards."""
+    from harness.checks import registry
+
+    before = set(registry.registered())
+    pytestconfig.hook.pytest_vlm_configure_checks(registry=registry, config=pytestconfig)
+    yield
+    for name in set(registry.registered()) - before:
+        registry.unregister(name)
+
+
+@pytest.fixture
+def vlm_contract(request: pytest.FixtureRequest, vlm_settings: VlmConfig, vlm_target: Target,
+                 _vlm_checks: None) -> RunResult:
+    """The contract suite run on the configured target: ``assert vlm_contract.exit_code == 0``."""
+    from harness.suite import run_contract
+
+    args = shlex.join(["pytest", *request.config.invocation_params.args])
+    return run_contract(vlm_settings, target=vlm_target, command=args)

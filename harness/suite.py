@@ -1,0 +1,118 @@
+"""The contract suite from a user's own code: one settings value, one call, one readable verdict.
+
+:class:`VlmConfig` is what the pytest plugin resolves from its layers (command line, the ``vlm``
+marker, the ``vlm_config`` fixture, the ini file, defaults) and what a script can build by hand;
+:func:`run_contract` builds the target it names, runs :func:`harness.engine.run` on it and
+returns the :class:`~harness.report.results.RunResult` (writing ``results.json``, JUnit and
+HTML when ``reports_dir`` is set); :func:`explain` turns a result into an assertion message that
+names each failing check, provider, endpoint and finding. Heavy imports happen inside the
+functions, so the plugin can import this module at start-up for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.report.results import RunResult
+    from harness.targets.base import Target, TargetOptions
+
+SHOWN = 20  # failing cases listed in an assertion message; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class VlmConfig:
+    """Resolved settings of the harness for one test (or one scripted run)."""
+
+    target: str = "mock"
+    provider: str = "all"
+    base_url: str | None = None
+    record_mode: str = "none"
+    cassette_dir: str | None = None
+    checks: str | None = None  # None: every registered check
+    seed: int = 0
+    max_requests: int | None = None
+    max_cost: float | None = None
+    reports_dir: str | None = None  # set: vlm_contract writes results.json, junit.xml, index.html
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def replace(self, **changes: Any) -> VlmConfig:
+        """A copy with ``changes``; an unknown setting lists the known ones."""
+        unknown = set(changes) - set(self.names())
+        if unknown:
+            from harness.errors import UnknownNameError
+
+            raise UnknownNameError("vlm setting", sorted(unknown)[0], self.names())
+        return replace(self, **changes)
+
+    def target_options(self) -> TargetOptions:
+        from harness.targets.base import TargetOptions
+
+        return TargetOptions(kind=self.target, base_url=self.base_url,
+                             cassette_dir=self.cassette_dir, record_mode=self.record_mode,
+                             max_requests=self.max_requests, max_cost=self.max_cost,
+                             seed=self.seed)
+
+    def make_target(self) -> Target:
+        from harness.targets import make_target
+
+        return make_target(self.target_options())
+
+
+def run_contract(config: VlmConfig | None = None, *, target: Target | None = None,
+                 command: str = "", **changes: Any) -> RunResult:
+    """Run the contract suite as ``config`` (plus ``changes``) says, on ``target`` when given
+    (else on the target the settings name, closed afterwards)."""
+    from pathlib import Path
+
+    from harness import engine
+
+    settings = (config or VlmConfig()).replace(**changes)
+    own = target is None
+    tgt = settings.make_target() if target is None else target
+    try:
+        result = engine.run(engine.Plan(target=tgt, provider_spec=settings.provider,
+                                        check_spec=settings.checks, seed=settings.seed,
+                                        command=command))
+    finally:
+        if own:
+            tgt.close()
+    if settings.reports_dir:
+        from harness.runner_cli import write_reports
+
+        write_reports(result, Path(settings.reports_dir))
+    return result
+
+
+def explain(result: RunResult, shown: int = SHOWN) -> str:
+    """Why ``result`` is not clean, one line per failing case and finding (scrubbed)."""
+    from harness.report.results import Outcome
+    from harness.secrets import Scrubber
+
+    failing = [c for c in result.cases if c.outcome is Outcome.FAIL or any(
+        f.is_error for f in c.findings)]
+    if not failing and not result.breaking:
+        return f"contract suite clean on {result.meta.target}"
+    lines = [f"contract suite on {result.meta.target}: {len(failing)} failing case(s), "
+             f"{len(result.errors)} error finding(s)"]
+    for case in failing[:shown]:
+        lines.append(f"- {case.provider} {case.endpoint} {case.check}: {case.reason}".rstrip(": "))
+        lines.extend(f"    [{f.severity.value}] {f.message}"
+                     + (f" (schema {f.schema_pointer})" if f.schema_pointer else "")
+                     for f in case.findings if f.is_error)
+    if len(failing) > shown:
+        lines.append(f"... and {len(failing) - shown} more (see results.json)")
+    lines.extend(f"- breaking drift: {c.provider} {c.endpoint} {c.pointer}: {c.message}"
+                 for c in result.breaking)
+    return Scrubber.from_env().text("\n".join(lines))
+
+
+def assert_clean(result: RunResult) -> None:
+    """Raise :class:`AssertionError` with :func:`explain`'s message unless ``result`` is clean."""
+    __tracebackhide__ = True
+    if result.exit_code != 0:
+        raise AssertionError(explain(result))

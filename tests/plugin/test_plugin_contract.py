@@ -1,0 +1,116 @@
+"""``vlm_contract`` and the target fixtures in a user's project: the suite on the in-process mock,
+on a served mock reached as a gateway (url), on the served mock standing in for a local GPU
+server, and failing loudly, with the findings, on a gateway that is not there."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from harness.mock.serve import ServedMock
+
+pytest_plugins = ["pytester"]
+
+CLEAN = """
+    from harness.suite import explain
+
+    def test_my_gateway(vlm_contract):
+        assert vlm_contract.exit_code == 0, explain(vlm_contract)
+        assert any(c.outcome.value == "pass" for c in vlm_contract.cases)
+        assert vlm_contract.meta.target == "{target}"
+        assert set(vlm_contract.meta.providers) == {providers}
+"""
+
+
+def clean(target: str, *providers: str) -> str:
+    return CLEAN.format(target=target, providers=set(providers))
+
+
+def test_contract_passes_on_the_in_process_mock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(clean("mock", "local", "wavespeed"))
+    pytester.runpytest("--vlm-provider", "local,wavespeed").assert_outcomes(passed=1)
+
+
+def test_contract_passes_on_a_served_mock_as_a_gateway(pytester: pytest.Pytester,
+                                                       served_mock: ServedMock) -> None:
+    pytester.makepyfile(clean("url", "local", "mimo"))
+    result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", served_mock.url,
+                                "--vlm-provider", "local,mimo")
+    result.assert_outcomes(passed=1)
+
+
+def test_local_target_on_the_served_mock_as_a_gpu_server(pytester: pytest.Pytester,
+                                                         served_mock: ServedMock,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VLM_HARNESS_LOCAL_URL", f"{served_mock.url}/local/v1")
+    monkeypatch.delenv("VLM_HARNESS_LOCAL_KEY", raising=False)
+    pytester.makepyfile(clean("local", "local") + """
+        ran = {c.capability for c in vlm_contract.cases if c.outcome.value == "pass"}
+        assert {"text", "image", "multi-image", "stream", "errors"} <= ran
+""")
+    result = pytester.runpytest("--vlm-target", "local", "--vlm-provider", "local")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_gateway_that_is_down_fails_with_the_findings(pytester: pytest.Pytester) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pytester.makepyfile("""
+        from harness.suite import assert_clean
+
+        def test_my_gateway(vlm_contract):
+            assert_clean(vlm_contract)
+    """)
+    result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", f"http://127.0.0.1:{port}",
+                                "--vlm-provider", "local", "--vlm-checks", "text")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*AssertionError: contract suite on url: 1 failing case(s), 1 error finding(s)",
+        "*- local openai-chat text",
+        "*[[]error[]] check raised ConnectError: *"])
+
+
+def test_reports_dir_and_narrowed_checks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_narrow(vlm_contract):
+            assert {c.check for c in vlm_contract.cases} >= {"text", "image"}
+            assert "sse-framing" not in {c.check for c in vlm_contract.cases}
+    """)
+    result = pytester.runpytest("--vlm-provider", "local", "--vlm-checks", "text,image",
+                                "--vlm-reports-dir", "out")
+    result.assert_outcomes(passed=1)
+    written = json.loads((pytester.path / "out" / "results.json").read_text())
+    assert written["meta"]["command"].startswith("pytest ")
+    assert (pytester.path / "out" / "index.html").is_file()
+
+
+def test_client_and_mock_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import httpx
+        from starlette.testclient import TestClient
+
+        BODY = {"model": "mimo-v2-omni", "max_tokens": 16,
+                "messages": [{"role": "user", "content": "hi"}]}
+
+        def test_client_on_the_configured_target(vlm_client):
+            client = vlm_client("mimo", "anthropic-messages")
+            assert client.post("/v1/messages", json=BODY).status_code == 200
+            assert client.base_url.path == "/mimo/anthropic/"
+
+        def test_client_without_auth(vlm_client):
+            client = vlm_client("mimo", "anthropic-messages", auth=False)
+            assert client.post("/v1/messages", json=BODY).status_code == 401
+
+        def test_served_mock(vlm_served_mock):
+            url = vlm_served_mock.base_url("mimo", "anthropic-messages")
+            assert url == vlm_served_mock.url + "/mimo/anthropic"
+            assert httpx.get(vlm_served_mock.url + "/_harness/health").json()["status"] == "ok"
+
+        def test_mock_app_and_target(vlm_mock_app, vlm_mock):
+            assert TestClient(vlm_mock_app).get("/_harness/health").status_code == 200
+            assert vlm_mock.kind.value == "mock"
+    """)
+    pytester.runpytest("--vlm-provider", "mimo").assert_outcomes(passed=4)
