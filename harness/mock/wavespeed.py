@@ -82,8 +82,9 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
             payloads = ctx.media([MediaItem(f"/{field}", body[field], kind)])
             if isinstance(payloads, Response):
                 return payloads
-            prompt = body.get("custom_prompt") or PRESETS[body.get("preset_prompt", "describe")]
-            prompt = prompt.format(kind=field)
+            # Only the preset is a template: a custom prompt is the client's text, braces and all.
+            prompt = body.get("custom_prompt") or PRESETS[
+                body.get("preset_prompt", "describe")].format(kind=field)
             seed = body.get("seed", -1)  # -1 means "random": the mock's seed keeps it repeatable
             answer = generate.answer(model.id, prompt, payloads,
                                      ctx.config.seed if seed == -1 else seed)
@@ -113,15 +114,16 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         body = await ctx.json_body(request, "wavespeed-v3/upload-request")
         if isinstance(body, Response):
             return body
-        size, content_type = body["size"], body["content_type"]
+        size, content_type = body["size"], body.get("content_type")  # optional: SDK may omit it
         limit = blobs.limit_for(ctx, content_type)
         if limit is not None and size > limit:  # 400, not 413: no bytes were sent yet
             return ctx.error(400, f"size: {size} bytes is over the {limit}-byte limit for "
-                                  f"{short(content_type)}", "size")
+                                  f"{short(content_type or 'an untyped file')}", "size")
         blob_id = generate.digest("ws-upload", ctx.config.seed, next(tickets))[:24]
         filename = quote(posixpath.basename(body["filename"].replace("\\", "/")) or "upload")
         return envelope({
-            "upload": {"method": "PUT", "headers": {"Content-Type": content_type},
+            "upload": {"method": "PUT",
+                       "headers": {"Content-Type": content_type} if content_type else {},
                        "url": f"{base(request)}/media/uploads/{blob_id}?size={size}"
                               f"&sig={signature(blob_id, size)}"},
             "download_url": f"{base(request)}/media/files/{blob_id}/{filename}"})
