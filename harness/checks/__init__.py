@@ -6,7 +6,9 @@ from harness.checks import (
     capabilities,  # noqa: F401
     conformance,  # noqa: F401
     errors,  # noqa: F401
+    lifecycle,  # noqa: F401
     media_limits,  # noqa: F401
+    realtime,  # noqa: F401
     streaming,  # noqa: F401
 )
 from harness.checks.registry import CheckContext, CheckSpec, Skip, check, registered, select
