@@ -31,7 +31,7 @@ from harness.mock import defects, faults
 from harness.mock.app import base_urls, build_app
 from harness.mock.config import MockConfig
 
-GRACE_S = 2.0  # open streams get this long to finish when the server stops
+GRACE_S = 2  # open streams get this many seconds to finish when the server stops
 
 
 def _bind(host: str, port: int) -> socket.socket:

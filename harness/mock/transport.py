@@ -229,25 +229,25 @@ class _SyncASGI:
 class AsyncASGITransport(_AsyncASGI, httpx.AsyncBaseTransport):
     """Streaming in-process transport for ``httpx.AsyncClient``."""
 
-    lib = httpx
+    lib: ClassVar[ModuleType] = httpx
 
 
 class SyncASGITransport(_SyncASGI, httpx.BaseTransport):
     """Streaming in-process transport for ``httpx.Client`` (the app runs on a loop thread)."""
 
-    lib = httpx
+    lib: ClassVar[ModuleType] = httpx
 
 
 class AsyncASGITransport2(_AsyncASGI, httpx2.AsyncBaseTransport):
     """The same for ``httpx2.AsyncClient`` (the openai and anthropic SDKs' async clients)."""
 
-    lib = httpx2
+    lib: ClassVar[ModuleType] = httpx2
 
 
 class SyncASGITransport2(_SyncASGI, httpx2.BaseTransport):
     """The same for ``httpx2.Client`` (the openai and anthropic SDKs' sync clients)."""
 
-    lib = httpx2
+    lib: ClassVar[ModuleType] = httpx2
 
 
 def httpx_transport(app: ASGIApp) -> httpx.AsyncBaseTransport:
