@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from importlib import import_module
+from itertools import count
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +26,8 @@ from harness import __version__, providers
 from harness.mock import defects, faults
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
+from harness.mock.errors import error_response
+from harness.mock.validation import short
 
 # protocol -> module under harness.mock whose ``routes(ctx, host)`` serves it
 HANDLERS = {"openai-chat": "openai_chat", "anthropic-messages": "anthropic_messages",
@@ -63,6 +67,25 @@ class Recorder:
         await self.app(scope, receive, send)
 
 
+def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]],
+              seed: int) -> dict[Any, Callable[..., Any]]:
+    """Starlette's own 404/405 answers (plain text) in the error shape of the API whose prefix
+    the path is under: an unknown path, a wrong method, or a path no route pattern matches
+    at all (a decoded newline defeats Starlette's ``.*``)."""
+    prefixes = sorted(((p, proto) for p, (proto, _, _) in grouped.items()), key=lambda kv: -len(kv[0]))
+    ids = count(1)
+
+    async def refuse(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        path = request.url.path
+        protocol = next((proto for p, proto in prefixes if path.startswith(f"{p}/")), "openai-chat")
+        what = "no such endpoint" if status == 404 else "method not allowed"
+        return error_response(protocol, status, f"{what}: {request.method} {short(path)}",
+                              request_id=f"req_route_{seed}_{next(ids):06d}")
+
+    return {404: refuse, 405: refuse}
+
+
 def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> Starlette:
     """The whole mock (or only the named providers) as one ASGI app."""
     config = config or MockConfig()
@@ -79,9 +102,11 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                 prefix = api.mock_prefix(host)
                 _, routes, _ = grouped.setdefault(prefix, (api.protocol.name, [], profile))
                 routes.extend(handler(api.protocol.name)(ctx, host))
+    refusals = _refusals(grouped, config.seed)
     mounts: list[BaseRoute] = [
         Mount(prefix, app=faults.FaultMiddleware(
-            Starlette(routes=routes), protocol=protocol, server=server_fault, seed=config.seed,
+            Starlette(routes=routes, exception_handlers=refusals), protocol=protocol,
+            server=server_fault, seed=config.seed,
             catalogue=profile.errors))
         for prefix, (protocol, routes, profile) in sorted(grouped.items(), key=lambda kv: -len(kv[0]))
     ]
@@ -95,7 +120,8 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
 
     app = Starlette(routes=[Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls), *mounts],
-                    middleware=[Middleware(Recorder, seen=state.seen)])
+                    middleware=[Middleware(Recorder, seen=state.seen)],
+                    exception_handlers=refusals)
     app.state.mock = state
     edits = defects.parse(config.defects)
     if edits:  # only a deliberately broken mock pays for buffering every exchange
