@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 from typer.testing import CliRunner
 
 from harness.cli import app as cli
@@ -18,6 +18,7 @@ from harness.drift import run as drift
 from harness.drift.baseline import load_baseline
 from harness.drift.classify import Kind
 from harness.mock.config import MockConfig
+from harness.mock.defects import Answer, Rewrite, Wire
 from harness.mock.serve import ServedMock
 from harness.report.results import Outcome, RunResult
 from harness.secrets import key_variables
@@ -28,33 +29,14 @@ from harness.targets.mock import MockTarget
 BodyEdit = Callable[[str, bytes], bytes]
 
 
-class EditBodies:
+def edit_bodies(app: ASGIApp, edit: BodyEdit) -> ASGIApp:
     """The mock with every HTTP answer's body passed through ``edit(content_type, body)``."""
 
-    def __init__(self, app: ASGIApp, edit: BodyEdit) -> None:
-        self.app, self.edit = app, edit
+    def response(wire: Wire, answer: Answer) -> Answer:
+        answer.body = edit(answer.headers.get("content-type", ""), answer.body)
+        return answer
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
-        body = self.edit(headers.get("content-type", ""), b"".join(chunks))
-        headers.pop("transfer-encoding", None)
-        headers["content-length"] = str(len(body))
-        await send({"type": "http.response.start", "status": start["status"],
-                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
-        await send({"type": "http.response.body", "body": body})
+    return Rewrite(app, response=response)
 
 
 def json_edit(fn: Callable[[dict[str, Any]], None]) -> BodyEdit:
@@ -85,7 +67,7 @@ def targets() -> Iterator[Callable[..., Target]]:
     def make(edit: BodyEdit | None = None, **options: Any) -> Target:
         if edit is not None:
             target: Target = MockTarget()
-            target.app = EditBodies(target.app, edit)  # type: ignore[attr-defined]
+            target.app = edit_bodies(target.app, edit)  # type: ignore[attr-defined]
         else:
             config = options.pop("mock_config", None)
             target = make_target(TargetOptions(**options), mock_config=config)
