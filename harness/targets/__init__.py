@@ -1,7 +1,7 @@
 """Targets by kind: :func:`make_target` builds one from :class:`TargetOptions`.
 
-The built-in kinds (``mock``, ``url``, ``live``, ``local``) are named by module path and imported
-only when asked for, so importing this package (the pytest plugin does, at startup) pulls in
+The built-in kinds (``mock``, ``url``, ``cassette``, ``live``, ``local``) are named by module
+path and imported only when asked for, so importing this package (the pytest plugin does, at startup) pulls in
 neither Starlette nor ``websockets``. A project adds its own kind (a company gateway with its
 own auth, say) with :func:`register_target`; a name is registered once, as check names are, so
 two plugins cannot silently replace each other's target.
@@ -32,6 +32,7 @@ class TargetFactory(Protocol):
 _REGISTRY: dict[str, TargetFactory | str] = {
     TargetKind.MOCK.value: "harness.targets.mock:MockTarget",
     TargetKind.URL.value: "harness.targets.url:UrlTarget",
+    TargetKind.CASSETTE.value: "harness.targets.cassette:CassetteTarget",
     TargetKind.LIVE.value: "harness.targets.live:LiveTarget",
     TargetKind.LOCAL.value: "harness.targets.local:LocalTarget",
 }

@@ -22,7 +22,7 @@ def test_builtin_kinds_build_their_classes() -> None:
 def test_unknown_kind_lists_the_known_ones() -> None:
     with pytest.raises(UnknownNameError) as info:
         make_target(TargetOptions(kind="mokc"))
-    assert str(info.value) == "unknown target kind 'mokc'; known: live, local, mock, url"
+    assert str(info.value) == "unknown target kind 'mokc'; known: cassette, live, local, mock, url"
 
 
 def test_a_registered_kind_is_built_and_duplicates_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,103 @@
+"""Recording: the record command, vcrpy's record modes through a wrapped target, pruning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness import engine, providers
+from harness.cli import app
+from harness.errors import UnknownNameError, UsageError
+from harness.mock.serve import ServedMock
+from harness.recording.cassettes import load, metadata_of
+from harness.recording.recorder import record
+from harness.targets import make_target
+from harness.targets.base import TargetKind, TargetOptions
+from harness.targets.cassette import NO_WEBSOCKET, CassetteTarget
+
+MIMO = providers.get("mimo")
+MODELBEST = providers.get("modelbest")
+
+
+def _cassette(folder: Path, mode: str, base_url: str | None = None) -> CassetteTarget:
+    return CassetteTarget(TargetOptions(kind=TargetKind.CASSETTE, cassette_dir=str(folder),
+                                        record_mode=mode, base_url=base_url))
+
+
+def _run(target: CassetteTarget, checks: str, provider: str = "mimo") -> engine.RunResult:
+    return engine.run(engine.Plan(target=target, provider_spec=provider, check_spec=checks))
+
+
+def test_record_through_a_served_mock_writes_canonical_cassettes(served_mock: ServedMock,
+                                                                  tmp_path: Path) -> None:
+    summary = record(TargetOptions(kind=TargetKind.URL, base_url=served_mock.url), "fal",
+                     "async-job-lifecycle", tmp_path)
+    assert [w.path.name for w in summary.written] == ["async-job-lifecycle.yaml"]
+    path = tmp_path / "fal" / "async-job-lifecycle.yaml"
+    interactions = path.read_text().partition("\nmetadata:")[0]
+    port = served_mock.url.rsplit(":", 1)[1]
+    assert port not in interactions  # status URLs in answers were rebased too
+    assert metadata_of(path)["origin"] == "url:127.0.0.1"
+    uris = [request.uri for request, _ in load(path).data]
+    assert uris and all(u.startswith("http://mock.invalid/fal/queue/") for u in uris)
+    replay = _cassette(tmp_path, "none")
+    assert not _run(replay, "async-job-lifecycle", "fal").errors
+    replay.close()
+
+
+def test_new_episodes_records_only_what_the_cassettes_lack(served_mock: ServedMock,
+                                                           tmp_path: Path) -> None:
+    record(TargetOptions(), "mimo", "text", tmp_path)
+    text = (tmp_path / "mimo" / "text.yaml").read_text()
+    target = _cassette(tmp_path, "new_episodes", served_mock.url)
+    result = _run(target, "text,image")
+    target.close()
+    assert not result.errors
+    assert (tmp_path / "mimo" / "text.yaml").read_text() == text  # replayed, not re-recorded
+    unsorted = load(tmp_path / "mimo" / "unsorted.yaml")  # nothing named a scenario
+    assert len(unsorted) == 2 and all(b"Describe what you see" in r.body for r, _ in unsorted.data)
+    assert metadata_of(tmp_path / "mimo" / "unsorted.yaml")["origin"] == "url:127.0.0.1"
+
+
+def test_once_records_a_missing_cassette_but_never_adds_to_an_existing_one(
+        served_mock: ServedMock, tmp_path: Path) -> None:
+    record(TargetOptions(), "mimo", "text", tmp_path)
+    target = _cassette(tmp_path, "once", served_mock.url)
+    target.scenario = "text"  # an existing cassette: a request it lacks is a miss
+    refused = _run(target, "image")
+    assert any("CassetteMiss" in f.message and "no recorded interaction" in f.message
+               for f in refused.errors)
+    target.scenario = "image"  # no such file yet: recorded
+    assert not _run(target, "image").errors
+    target.close()
+    assert len(load(tmp_path / "mimo" / "image.yaml")) == 2
+
+
+def test_replay_only_target_needs_no_network_and_skips_what_it_cannot_replay(tmp_path: Path) -> None:
+    target = make_target(TargetOptions(kind=TargetKind.CASSETTE, cassette_dir=str(tmp_path)))
+    assert isinstance(target, CassetteTarget) and target.inner is None
+    realtime = MODELBEST.api("minicpm-o-realtime")
+    assert target.skip_reason(MODELBEST, realtime) == NO_WEBSOCKET
+    why = target.skip_reason(MIMO, MIMO.apis[0]) or ""
+    assert "no cassettes for mimo" in why and "vlm-harness record --target mock --provider mimo" in why
+    with pytest.raises(UsageError, match="WebSocket"):
+        target.websocket(MODELBEST, realtime, "/realtime", {})
+    with pytest.raises(UnknownNameError, match="known: all, new_episodes, none, once"):
+        _cassette(tmp_path, "sometimes")
+
+
+def test_the_record_command_regenerates_a_provider_and_removes_stale_cassettes(tmp_path: Path) -> None:
+    stale = tmp_path / "wavespeed" / "renamed-check.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("interactions: []\nversion: 1\n")
+    runner = CliRunner()
+    done = runner.invoke(app, ["record", "--target", "mock", "--provider", "wavespeed",
+                               "--cassettes-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "removed" in done.output and not stale.exists()
+    assert (tmp_path / "wavespeed" / "image.yaml").is_file()
+    refused = runner.invoke(app, ["record", "--target", "cassette"])
+    assert refused.exit_code == 2
+    assert "known: live, local, mock, url" in " ".join(refused.output.split())
