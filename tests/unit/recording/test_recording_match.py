@@ -58,6 +58,11 @@ def test_the_recorded_request_replays_its_answer(target: CassetteTarget) -> None
     answer = _post(target, TEXT)
     assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"]
     assert answer.request.url == URL  # the canonical base: nothing left this process
+    reordered = json.dumps(dict(reversed(list(TEXT.items()))), indent=2).encode()
+    with target.client(MIMO, CHAT) as c:  # key order and layout are not part of the contract
+        again = c.post("/chat/completions", content=reordered,
+                       headers={"content-type": "application/json"})
+    assert again.json() == answer.json()
 
 
 def test_a_changed_body_field_misses_with_the_closest_requests_and_a_diff(target: CassetteTarget) -> None:
