@@ -5,20 +5,13 @@
 each for the whole session on 127.0.0.1 and a free port (``.url``, ``.base_url(provider,
 label)``, ``.app`` for the request log, ``.ca_path`` with TLS), for SDKs that need a socket.
 Both servers use a short job clock so job lifecycles finish in a fraction of a second.
-
-This file also carries one compatibility shim: hypothesis-jsonschema 0.23 drives Hypothesis'
-private ``many`` helper through a ``more()`` method that Hypothesis 6.150+ replaced by
-iteration; the shim maps the old call onto the new protocol (only when it is missing), so
-``hypothesis_jsonschema.from_schema`` can generate objects again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from hypothesis.internal.conjecture import utils as conjecture_utils
 from starlette.applications import Starlette
 
 from harness.mock.app import build_app
@@ -26,23 +19,6 @@ from harness.mock.config import MockConfig
 from harness.mock.serve import ServedMock
 
 SERVED_CONFIG = MockConfig(job_step_s=0.02)
-
-
-def _many_more(self: Any) -> bool:
-    """``many.more()`` as hypothesis-jsonschema calls it, on top of ``with many: for _ in``."""
-    if self._depth is None:
-        self.__enter__()
-        self._compat_iter = iter(self)
-    try:
-        next(self._compat_iter)
-    except StopIteration:
-        self.__exit__(None)
-        return False
-    return True
-
-
-if not hasattr(conjecture_utils.many, "more"):
-    conjecture_utils.many.more = _many_more
 
 
 @pytest.fixture
