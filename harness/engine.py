@@ -78,7 +78,7 @@ def _run_scenario(spec: CheckSpec, ctx: CheckContext, exchange_checks: list[Chec
     return rows
 
 
-def _merge(rows: list[CaseResult]) -> list[CaseResult]:
+def merge_cases(rows: list[CaseResult]) -> list[CaseResult]:
     """One row per check × provider × endpoint: exchange checks are seen by many scenarios."""
     merged: dict[tuple[str, str, str], CaseResult] = {}
     for row in rows:
@@ -132,4 +132,4 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
                    seed=plan.seed, providers=tuple(p.name for p in profiles),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
                    command=scrubber.text(plan.command))
-    return RunResult(meta=meta, cases=tuple(_merge(rows)))
+    return RunResult(meta=meta, cases=tuple(merge_cases(rows)))

@@ -45,10 +45,11 @@ def summary_table(result: RunResult) -> Table:
 
 def command(*, target: str, provider: str, checks: str | None, base_url: str | None,
             seed: int, max_requests: int | None, max_cost: float | None,
-            reports_dir: Path, quiet: bool = False) -> int:
+            reports_dir: Path, cassettes_dir: Path | None = None, quiet: bool = False) -> int:
     kind = TargetKind(target)
     options = TargetOptions(kind=kind, base_url=base_url, seed=seed, max_requests=max_requests,
-                            max_cost=max_cost)
+                            max_cost=max_cost,
+                            cassette_dir=str(cassettes_dir) if cassettes_dir else None)
     console = Console(stderr=True, quiet=quiet)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,

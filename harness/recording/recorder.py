@@ -58,7 +58,7 @@ class RecordSummary:
 def _merge(results: list[RunResult]) -> RunResult:
     """One result for the per-check runs (exchange-check rows merged as the engine does)."""
     meta = dataclasses.replace(results[0].meta, finished_at=results[-1].meta.finished_at)
-    cases = engine._merge([c for r in results for c in r.cases])
+    cases = engine.merge_cases([c for r in results for c in r.cases])
     return RunResult(meta=meta, cases=tuple(cases))
 
 
