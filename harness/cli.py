@@ -33,7 +33,8 @@ def _clean_errors(fn: F) -> F:
         except HarnessError as exc:
             from harness.secrets import Scrubber
 
-            err.print(f"[bold red]error:[/] {Scrubber.from_env().text(str(exc))}", highlight=False)
+            err.print(f"[bold red]error:[/] {Scrubber.from_env().text(str(exc))}", highlight=False,
+                      soft_wrap=True)  # one line: paths and flags stay copyable
             raise typer.Exit(2) from None
         raise typer.Exit(code or 0)
 
@@ -76,6 +77,8 @@ def run(
     max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
+    cassettes_dir: Annotated[Path | None, typer.Option(
+        help="Cassettes the cassette target replays (default: the shipped ones).")] = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html."""
@@ -88,7 +91,7 @@ def run(
         raise UnknownNameError("target (--target)", target, [k.value for k in TargetKind])
     return runner_cli.command(target=target, provider=provider, checks=checks, base_url=base_url,
                               seed=seed, max_requests=max_requests, max_cost=max_cost,
-                              reports_dir=reports_dir, quiet=quiet)
+                              reports_dir=reports_dir, cassettes_dir=cassettes_dir, quiet=quiet)
 
 
 @app.command()
