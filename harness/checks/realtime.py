@@ -66,7 +66,7 @@ class Session:
         self.close_code: int | None = None
         self.silence = ""  # why the last read got no event
 
-    def report(self, message: str, severity: Severity = Severity.ERROR, **where: str) -> None:
+    def report(self, message: str, severity: Severity = Severity.ERROR, **where: Any) -> None:
         text = f"{self.revision.name} revision, {self.mode} mode: {message}"
         if not any(f.message == text for f in self.found):  # once, not once per event
             self.found.append(self.ctx.finding(text, severity=severity, revision=self.revision.name,
@@ -246,7 +246,7 @@ def _drive(ctx: CheckContext, revision: Revision, mode: str, found: list[Finding
         session.send(chunk)
         _turn(session, chunk["type"])
         session.send({"type": "session.close"})
-        last = (session.answer() or [None])[-1]
+        last = _last(session.answer())
         if not isinstance(last, dict) or last.get("type") != "session.closed":
             session.report(f"session.close answered {_brief(last)}, not session.closed")
         elif last.get("reason") != "stopped":
@@ -293,7 +293,7 @@ def realtime_errors(ctx: CheckContext) -> Iterator[Finding]:
                 if session is None or session.close_code is not None:
                     session = stack.enter_context(_opened(ctx, revision, "video", found))
                 session.send(frame)
-                last = (session.answer() or [None])[-1]
+                last = _last(session.answer())
                 got = last.get("error", {}).get("code") if isinstance(last, dict) else None
                 if got != code:
                     session.report(f"{what}: expected an error event with code {code!r}, got "
@@ -308,3 +308,7 @@ def realtime_errors(ctx: CheckContext) -> Iterator[Finding]:
     except Refused as why:
         found.append(ctx.finding(f"current revision: the session did not start: {why}"))
     yield from found
+
+
+def _last(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return events[-1] if events else None
