@@ -9,6 +9,7 @@ and ``/_harness/providers`` describe the running mock for humans and scripts.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from importlib import import_module
@@ -67,11 +68,19 @@ class Recorder:
         await self.app(scope, receive, send)
 
 
+class _Mount(Mount):
+    """A mount whose prefix also matches paths holding a decoded newline: Starlette's ``.*``
+    stops at one, so such a path (a fuzzed request id) would miss every route of its API."""
+
+    def __init__(self, path: str, app: ASGIApp) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
 def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]],
               seed: int) -> dict[Any, Callable[..., Any]]:
     """Starlette's own 404/405 answers (plain text) in the error shape of the API whose prefix
-    the path is under: an unknown path, a wrong method, or a path no route pattern matches
-    at all (a decoded newline defeats Starlette's ``.*``)."""
+    the path is under: an unknown path, or a wrong method."""
     prefixes = sorted(((p, proto) for p, (proto, _, _) in grouped.items()), key=lambda kv: -len(kv[0]))
     ids = count(1)
 
@@ -104,7 +113,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                 routes.extend(handler(api.protocol.name)(ctx, host))
     refusals = _refusals(grouped, config.seed)
     mounts: list[BaseRoute] = [
-        Mount(prefix, app=faults.FaultMiddleware(
+        _Mount(prefix, app=faults.FaultMiddleware(
             Starlette(routes=routes, exception_handlers=refusals), protocol=protocol,
             server=server_fault, seed=config.seed,
             catalogue=profile.errors))
