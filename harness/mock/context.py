@@ -31,6 +31,18 @@ from harness.secrets import CREDENTIAL_HEADERS, REDACTED
 VALIDATION_STATUS = {"fal-queue": 422}
 
 
+def integral(value: Any) -> Any:
+    """``value`` with integral floats as ints: JSON Schema counts 5.0 as an integer, so a
+    valid ``"max_tokens": 5.0`` or ``"n": 1.0`` must reach handlers as the int it is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
     """One request as the mock received it; credential header values are redacted."""
@@ -127,7 +139,7 @@ class MockContext:
         """The parsed body (not yet validated), or the provider's error for bad JSON."""
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
         parsed = parse_json(await request.body(), VALIDATION_STATUS.get(self.protocol, 400))
-        return self.problem(parsed) if isinstance(parsed, Problem) else parsed
+        return self.problem(parsed) if isinstance(parsed, Problem) else integral(parsed)
 
     def schema_error(self, body: Any, schema: str) -> JSONResponse | None:
         """The provider's error for the most relevant violation of ``schema``, or None.
