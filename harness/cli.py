@@ -200,5 +200,27 @@ def serve(
                              names=providers, defects_spec=defects)
 
 
+@app.command()
+@_clean_errors
+def fuzz(
+    target: Annotated[str, typer.Option(help="mock, url, live or local.")] = "mock",
+    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    max_examples: Annotated[int | None, typer.Option(
+        help="Cases per operation (default: 20 on mock, 10 on url, 5 on live/local).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed that reproduces the generated cases.")] = 0,
+    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
+    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path(
+        "reports/fuzz"),
+    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+) -> int:
+    """Fuzz each provider's OpenAPI document with schemathesis through a target; exit 1 on failures."""
+    from harness import fuzz as fuzz_mod
+
+    return fuzz_mod.command(target=target, provider=provider, max_examples=max_examples,
+                            seed=seed, base_url=base_url, max_requests=max_requests,
+                            reports_dir=reports_dir, quiet=quiet)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
