@@ -409,7 +409,7 @@ def test_generated_requests_get_valid_consistent_answers(client: httpx.Client) -
     served = [(p, m) for p in ("mimo", "modelbest", "local")
               for m in providers.get(p).api("openai-chat").models]
 
-    @settings(max_examples=30, deadline=None, derandomize=True,
+    @settings(max_examples=30, deadline=None, derandomize=True, print_blob=True,
               suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
     @given(from_schema(schema), st.integers(0, 7), st.sampled_from(served), st.integers(0, 3))
     def check(body: dict[str, Any], pick: int, target: tuple[str, str], images: int) -> None:
