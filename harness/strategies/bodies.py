@@ -38,7 +38,9 @@ TEXT_MAX = 24  # characters of free text (prompts, names): enough to vary, cheap
 ITEMS_MAX = 3  # items of an array without a tighter bound (messages, content parts, stops)
 _FORMAT = "vlm-media-"
 _ANTHROPIC_SOURCE = "anthropic-image-source"
-_MARKER = "\u2063vlm-media:"  # an invisible separator: never produced by the text strategy
+# Stands in for an object-valued media field until it is filled; longer than any capped text,
+# so no generated string can equal it.
+_MARKER = "\u2063vlm-media:"
 _ANNOTATIONS = frozenset({"description", "title", "examples", "x-source", "default"})
 
 
