@@ -108,12 +108,13 @@ class Budget:
             if self.max_requests is not None and self.requests >= self.max_requests:
                 raise BudgetExceeded(
                     f"request budget for {self.provider!r} spent: {self.requests} of "
-                    f"{self.max_requests} sent; refusing {what} (raise --vlm-max-requests)")
+                    f"{self.max_requests} sent; refusing {what} "
+                    "(raise --max-requests, or --vlm-max-requests under pytest)")
             if self.max_cost is not None and self.cost + usd > self.max_cost:
                 raise BudgetExceeded(
                     f"cost budget for {self.provider!r} spent: about ${self.cost:.4f} of "
                     f"${self.max_cost:.4f} used and {what} is estimated at ${usd:.4f} "
-                    "(raise --vlm-max-cost)")
+                    "(raise --max-cost, or --vlm-max-cost under pytest)")
             self.requests += 1
             self.cost += usd
 
