@@ -138,6 +138,14 @@ def test_upload_returns_a_url_serving_the_bytes(make: Make, tmp_path: Path) -> N
     assert requests.get(make().upload(named), timeout=5).content == data
 
 
+def test_upload_without_a_guessable_type_is_accepted(make: Make, tmp_path: Path) -> None:
+    # The SDK leaves content_type out of the ticket when it cannot guess one; the provider's
+    # ticket takes that, so the mock must too (the bytes still round-trip).
+    path = tmp_path / "capture.raw"
+    path.write_bytes(png())
+    assert requests.get(make().upload(str(path)), timeout=5).content == png()
+
+
 def test_one_503_on_a_poll_is_retried_and_the_run_recovers(
         make: Make, served_mock: ServedMock, capsys: pytest.CaptureFixture[str]) -> None:
     client = make({2: "status=503"})  # request 1 is the submit, 2 the first poll
