@@ -14,8 +14,9 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import jsonschema
@@ -216,12 +217,12 @@ def _check_refs(node: Any, base: str, stack: tuple[str, ...], done: set[str]) ->
         resolved = REGISTRY.resolver(base_uri=base).lookup(ref)  # raises when unresolvable
         url, fragment = urldefrag(urljoin(base, ref))
         key = f"{url}#{fragment}"
-        assert key not in stack, f"recursive $ref: {' -> '.join(stack + (key,))}"
+        assert key not in stack, f"recursive $ref: {' -> '.join((*stack, key))}"
         if key in done:
             continue
         assert url in DOCS, f"{base}{pointer}: $ref {ref} leaves the schema set"
         assert resolved.contents == json_pointer(DOCS[url], fragment)
-        _check_refs(resolved.contents, url, stack + (key,), done)
+        _check_refs(resolved.contents, url, (*stack, key), done)
         done.add(key)
 
 
@@ -242,7 +243,8 @@ def test_embedded_examples_are_valid(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- examples
-PNG_DATA_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABh6FO1AAAAABJRU5ErkJggg=="
+PNG_DATA_URL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBg"
+                "AAAABQABh6FO1AAAAABJRU5ErkJggg==")
 IMG_URL = "https://example-files.cnbj1.mi-fds.com/example-files/image/image_example.png"
 B64 = "AAAAAAAAgD8="
 
