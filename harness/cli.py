@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 
 app = typer.Typer(help="Contract tests and provider-compatibility checks for VLM APIs.",
                   no_args_is_help=True, add_completion=False)
@@ -39,6 +39,30 @@ def _clean_errors(fn: F) -> F:
         raise typer.Exit(code or 0)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _output_dir(path: Path, flag: str) -> None:
+    """Refuse an output folder that is a file before any work is done: otherwise a whole run
+    ends in a mkdir traceback (FileExistsError/NotADirectoryError) instead of a usage error."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"{flag} {path}: {part} is a file, not a folder")
+            return
+
+
+def _output_file(path: Path | None, flag: str) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder, not a file")
+    _output_dir(path.parent, flag)
+
+
+def _at_least(value: float | None, low: float, flag: str) -> None:
+    """Negative budgets or example counts would otherwise run and fail (or skip) every case."""
+    if value is not None and value < low:
+        raise UsageError(f"{flag} must be at least {low:g}, got {value:g}")
 
 
 @app.command()
@@ -63,6 +87,7 @@ def openapi(
     """Build the OpenAPI 3.1 document of PROVIDER from its JSON Schemas."""
     from harness import openapi as openapi_mod
 
+    _output_file(output, "-o/--output")
     return openapi_mod.command(provider=provider, output=output, server=server)
 
 
@@ -89,6 +114,9 @@ def run(
         from harness.errors import UnknownNameError
 
         raise UnknownNameError("target (--target)", target, [k.value for k in TargetKind])
+    _output_dir(reports_dir, "--reports-dir")
+    _at_least(max_requests, 0, "--max-requests")
+    _at_least(max_cost, 0, "--max-cost")
     return runner_cli.command(target=target, provider=provider, checks=checks, base_url=base_url,
                               seed=seed, max_requests=max_requests, max_cost=max_cost,
                               reports_dir=reports_dir, cassettes_dir=cassettes_dir, quiet=quiet)
@@ -117,6 +145,9 @@ def drift(
         from harness.errors import UnknownNameError
 
         raise UnknownNameError("target (--target)", target, known_targets())
+    _output_dir(reports_dir, "--reports-dir")
+    _output_dir(baselines_dir, "--baselines-dir")
+    _at_least(max_requests, 0, "--max-requests")
     return drift_run.command(target=target, provider=provider, base_url=base_url,
                              baselines_dir=baselines_dir, reports_dir=reports_dir,
                              update_baseline=update_baseline, max_requests=max_requests,
@@ -144,6 +175,9 @@ def record(
         from harness.errors import UnknownNameError
 
         raise UnknownNameError("target to record through (--target)", target, recorder.RECORDABLE)
+    _output_dir(cassettes_dir, "--cassettes-dir")
+    _at_least(max_requests, 0, "--max-requests")
+    _at_least(max_cost, 0, "--max-cost")
     return recorder.command(target=target, provider=provider, checks=checks, base_url=base_url,
                             cassettes_dir=cassettes_dir, seed=seed, max_requests=max_requests,
                             max_cost=max_cost, quiet=quiet)
@@ -161,6 +195,8 @@ def report(
     """Render results as one self-contained HTML page (several files add a history table)."""
     from harness.report import html
 
+    _output_file(output, "-o/--output")
+    _output_file(junit, "--junit")
     return html.command(inputs=inputs or [Path("reports/results.json")], output=output,
                         junit=junit)
 
@@ -196,6 +232,8 @@ def serve(
     """Serve the reference mock and print the base URL each provider's SDK should be given."""
     from harness.mock import serve as serve_mod
 
+    if not 0 <= port <= 65535:  # socket.bind raises OverflowError, not OSError, out of range
+        raise UsageError(f"--port must be 0..65535, got {port}")
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
                              names=providers, defects_spec=defects)
 
@@ -216,7 +254,15 @@ def fuzz(
 ) -> int:
     """Fuzz each provider's OpenAPI document with schemathesis through a target; exit 1 on failures."""
     from harness import fuzz as fuzz_mod
+    from harness.targets import known_targets
 
+    if target not in known_targets():  # name the flag, as run/drift/record do
+        from harness.errors import UnknownNameError
+
+        raise UnknownNameError("target (--target)", target, known_targets())
+    _output_dir(reports_dir, "--reports-dir")
+    _at_least(max_examples, 1, "--max-examples")
+    _at_least(max_requests, 0, "--max-requests")
     return fuzz_mod.command(target=target, provider=provider, max_examples=max_examples,
                             seed=seed, base_url=base_url, max_requests=max_requests,
                             reports_dir=reports_dir, quiet=quiet)

@@ -236,7 +236,10 @@ def select(spec: str) -> list[Profile]:
     """``all`` or a comma-separated list of provider names."""
     if spec in ("", "all"):
         return all_profiles()
-    return [get(n.strip()) for n in spec.split(",") if n.strip()]
+    chosen = [get(n.strip()) for n in spec.split(",") if n.strip()]
+    if not chosen:  # "," or " ": an empty selection would run nothing and pass
+        raise UnknownNameError("provider", spec, ["all", *known()])
+    return chosen
 
 
 def profile_problems(profile: Profile) -> Iterator[str]:

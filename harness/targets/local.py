@@ -34,7 +34,8 @@ class LocalTarget(NetworkTarget):
         if profile.name != PROVIDER:
             return f"the local target serves only the {PROVIDER!r} provider"
         if self._configured(api) is None:
-            return f"set {api.base_url_env or 'VLM_HARNESS_LOCAL_URL'} or --vlm-base-url"
+            return (f"set {api.base_url_env or 'VLM_HARNESS_LOCAL_URL'} or --base-url "
+                    "(--vlm-base-url under pytest)")
         return None
 
     def api_base(self, profile: Profile, api: Api, host: str = "default") -> str:

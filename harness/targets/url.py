@@ -32,11 +32,11 @@ class UrlTarget(NetworkTarget):
         super().__init__(options, mock_config=mock_config, retry=retry)
         url = self.options.base_url
         if not url:
-            raise UsageError("the url target needs --vlm-base-url: the root of a served mock or "
-                             "gateway (http://127.0.0.1:8765) or one API's base (https://gw.example/v1)")
+            raise UsageError("the url target needs --base-url (--vlm-base-url under pytest): the "
+                             "root of a served mock or gateway (http://127.0.0.1:8765) or one API's base (https://gw.example/v1)")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"--vlm-base-url must be an http(s) URL with a host, not {url!r}")
+            raise UsageError(f"--base-url (--vlm-base-url) must be an http(s) URL with a host, not {url!r}")
         self.root = url.rstrip("/")
         self.direct = parts.path not in ("", "/")  # a path means: one API's base, used as is
 

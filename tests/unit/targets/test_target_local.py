@@ -31,7 +31,8 @@ def test_other_providers_are_skipped() -> None:
 
 def test_without_a_url_it_says_what_to_set() -> None:
     target = local()
-    assert target.skip_reason(LOCAL, API) == "set VLM_HARNESS_LOCAL_URL or --vlm-base-url"
+    assert target.skip_reason(LOCAL, API) == (
+        "set VLM_HARNESS_LOCAL_URL or --base-url (--vlm-base-url under pytest)")
     with pytest.raises(UsageError, match="VLM_HARNESS_LOCAL_URL"):
         target.client(LOCAL, API)
 
