@@ -27,6 +27,7 @@ from harness.errors import UsageError
 from harness.mock.config import MockConfig
 from harness.providers import Api, Profile
 from harness.recording.cassettes import (
+    SUFFIX,
     UNSORTED,
     Pool,
     Recording,
@@ -78,6 +79,16 @@ class CassetteTarget:
         self.mode = record_mode(self.options.record_mode)
         self.folder = Path(self.options.cassette_dir) if self.options.cassette_dir else default_dir()
         self._owns_inner = False
+        if self.mode is RecordMode.NONE and inner is None:
+            # Replaying nothing would skip every case and pass: a mistyped or empty folder is a
+            # usage error, not a green run.
+            if not self.folder.is_dir():
+                raise UsageError(f"--cassettes-dir (--vlm-cassette-dir) {self.folder}: no such folder")
+            if not any(self.folder.glob(f"*/*{SUFFIX}")):
+                raise UsageError(f"--cassettes-dir (--vlm-cassette-dir) {self.folder}: no cassettes "
+                                 "(<provider>/<scenario>.yaml); record them with: "
+                                 "vlm-harness record --target mock --cassettes-dir "
+                                 f"{self.folder}")
         if self.mode is not RecordMode.NONE and inner is None:
             from harness.targets import make_target  # the wrapped kind is only needed to record
 

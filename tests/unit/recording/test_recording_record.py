@@ -76,6 +76,9 @@ def test_once_records_a_missing_cassette_but_never_adds_to_an_existing_one(
 
 
 def test_replay_only_target_needs_no_network_and_skips_what_it_cannot_replay(tmp_path: Path) -> None:
+    other = tmp_path / "wavespeed" / "text.yaml"  # some cassettes, none for mimo
+    other.parent.mkdir()
+    other.write_text("interactions: []\nversion: 1\n")
     target = make_target(TargetOptions(kind=TargetKind.CASSETTE, cassette_dir=str(tmp_path)))
     assert isinstance(target, CassetteTarget) and target.inner is None
     realtime = MODELBEST.api("minicpm-o-realtime")
@@ -86,6 +89,16 @@ def test_replay_only_target_needs_no_network_and_skips_what_it_cannot_replay(tmp
         target.websocket(MODELBEST, realtime, "/realtime", {})
     with pytest.raises(UnknownNameError, match="known: all, new_episodes, none, once"):
         _cassette(tmp_path, "sometimes")
+
+
+def test_replay_from_a_missing_or_empty_folder_is_a_usage_error_not_a_green_run(
+        tmp_path: Path) -> None:
+    for folder, why in ((tmp_path / "typo", "no such folder"), (tmp_path, "no cassettes")):
+        with pytest.raises(UsageError, match=f"--cassettes-dir .*{why}"):
+            make_target(TargetOptions(kind=TargetKind.CASSETTE, cassette_dir=str(folder)))
+    done = CliRunner().invoke(app, ["run", "--target", "cassette", "--cassettes-dir", str(tmp_path),
+                                    "--reports-dir", str(tmp_path / "r")])
+    assert done.exit_code == 2 and "no cassettes" in done.output and "Traceback" not in done.output
 
 
 def test_the_record_command_regenerates_a_provider_and_removes_stale_cassettes(tmp_path: Path) -> None:
