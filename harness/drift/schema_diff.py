@@ -239,6 +239,23 @@ def compare_schemas(old: dict[str, Node], new: dict[str, Node], direction: Direc
     return out
 
 
+SCHEMA_WORDS = frozenset({"$schema", "$ref", "$id", "type", "properties", "items", "allOf",
+                          "anyOf", "oneOf", "not", "enum", "const", "required",
+                          "additionalProperties", "if", "definitions", "format", "pattern"})
+
+
+def _document_kind(doc: Any, path: Path) -> str:
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: not a JSON Schema or OpenAPI document (top level is "
+                         f"{type(doc).__name__}, not an object)")
+    if "openapi" in doc or "swagger" in doc:
+        return "an OpenAPI document"
+    if doc and not SCHEMA_WORDS & doc.keys():
+        raise UsageError(f"{path}: not a JSON Schema or OpenAPI document (no schema keyword "
+                         f"at the top level; keys: {', '.join(sorted(doc)[:6])})")
+    return "a JSON Schema"
+
+
 def diff(old: Path, new: Path) -> list[Change]:
     """Classified changes from ``old`` to ``new`` (files or protocol folders), breaking first."""
     # Both build on this module, so they are imported here rather than at the top.
@@ -253,8 +270,12 @@ def diff(old: Path, new: Path) -> list[Change]:
         out = protocol_diff.diff_folders(old, new)
     else:
         before, after = read_document(old), read_document(new)
-        if isinstance(before, dict) and isinstance(after, dict) and (
-                "openapi" in before or "swagger" in before):
+        # Two unrelated files (a schema and a profile, an array, a schema and an OpenAPI
+        # document) used to yield "no changes" or a bogus guide; refuse them by name instead.
+        kinds = {path: _document_kind(doc, path) for path, doc in ((old, before), (new, after))}
+        if kinds[old] != kinds[new]:
+            raise UsageError(f"cannot diff {kinds[old]} {old} with {kinds[new]} {new}")
+        if kinds[old] == "an OpenAPI document":
             out = openapi_diff.diff_openapi(old, new, before, after)
         else:
             resolver = Resolver()

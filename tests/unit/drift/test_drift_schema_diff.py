@@ -182,3 +182,19 @@ def test_realtime_revisions_field_mapping() -> None:
     assert {"response.output.delta#/text", "response.output.delta#/audio"} <= maybe_missing
     assert any(c.pointer == "response.output.delta#/kind" and c.kind is Kind.ADDITIVE
                for c in out)
+
+
+def test_unrelated_documents_are_refused_by_name_not_reported_as_no_changes(tmp_path: Path) -> None:
+    schema = write(tmp_path / "request.json", obj({"a": {"type": "string"}}))
+    array = tmp_path / "array.json"
+    array.write_text("[1, 2]")
+    profile = tmp_path / "mimo.yaml"
+    profile.write_text("name: mimo\napis: []\nx-source: docs\n")
+    openapi = write(tmp_path / "openapi.json", {"openapi": "3.1.0", "paths": {}})
+    with pytest.raises(UsageError, match=r"array.json: not a JSON Schema.*top level is list"):
+        diff(array, schema)
+    with pytest.raises(UsageError, match=r"mimo.yaml: not a JSON Schema.*keys: apis, name"):
+        diff(schema, profile)
+    with pytest.raises(UsageError, match=r"cannot diff a JSON Schema .* with an OpenAPI document"):
+        diff(schema, openapi)
+    assert diff(write(tmp_path / "empty.json", {}), schema)  # {} is a schema: accept anything
