@@ -20,12 +20,12 @@ from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from harness.media import Payload
-from harness.mock.config import MockConfig
+from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.errors import error_response
 from harness.mock.store import BoundedStore
 from harness.mock.validation import MediaItem, Problem, media_payloads, parse_json, schema_problem
 from harness.providers import Api, Profile
-from harness.secrets import CREDENTIAL_HEADERS, REDACTED
+from harness.secrets import CREDENTIAL_HEADERS, REDACTED, Scrubber
 
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
@@ -69,13 +69,17 @@ class MockState:
     webhooks: list[dict[str, Any]]  # delivery log (bounded by the handler that appends)
     # What reached the app, newest last: lets a test count an SDK's retries or see its headers.
     seen: deque[Seen] = field(default_factory=lambda: deque(maxlen=2048))
+    # Error messages quote client input ("model 'x' does not exist"); a key pasted into a field
+    # must not come back, so every message passes through this first.
+    scrubber: Scrubber = field(default_factory=lambda: Scrubber(()))
 
     @classmethod
     def create(cls, config: MockConfig) -> MockState:
         def store() -> BoundedStore[Any]:
             return BoundedStore(config.store_max_items, config.store_ttl_s)
 
-        return cls(config, store(), store(), store(), [], deque(maxlen=config.store_max_items))
+        return cls(config, store(), store(), store(), [], deque(maxlen=config.store_max_items),
+                   Scrubber.from_env(extra=(*config.keys.values(), MOCK_KEY)))
 
 
 @dataclass
@@ -100,8 +104,8 @@ class MockContext:
 
     def error(self, status: int, message: str, param: str | None = None,
               headers: dict[str, str] | None = None) -> JSONResponse:
-        return error_response(self.protocol, status, message, param=param,
-                              request_id=self.request_id(), headers=headers)
+        return error_response(self.protocol, status, self.state.scrubber.text(message),
+                              param=param, request_id=self.request_id(), headers=headers)
 
     def problem(self, p: Problem) -> JSONResponse:
         return self.error(p.status, p.message, p.param)

@@ -281,7 +281,7 @@ class Session:
             raise _Drop
 
     async def fail(self, err: RealtimeError) -> None:
-        await self.emit(self.wire.error(err.code, err.message))
+        await self.emit(self.wire.error(err.code, self.ctx.state.scrubber.text(err.message)))
         if err.closes:
             self._end(err.code)
             await self.close(CLOSE_TRY_AGAIN, err.code)

@@ -50,6 +50,8 @@ def parse_json(raw: bytes, status: int = 400) -> Any | Problem:
         return Problem(status, "request body is empty; expected a JSON object")
     try:
         return json.loads(raw)
+    except RecursionError:  # thousands of nested arrays: a client error, not a server crash
+        return Problem(status, "request body is nested too deeply to parse")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(
             exc, json.JSONDecodeError) else ""

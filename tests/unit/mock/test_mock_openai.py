@@ -430,3 +430,12 @@ def test_generated_requests_get_valid_consistent_answers(client: httpx.Client) -
         assert_same_answer(answer, reassemble(chunks))
 
     check()
+
+
+def test_a_key_pasted_into_a_field_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    planted = "sk-planted-echo-0123456789"
+    monkeypatch.setenv("MIMO_API_KEY", planted)
+    with client_for() as c:  # the mock reads the key variables when it is built
+        r = post(c, "mimo", {"model": planted, "messages": [user("hi")]})
+    assert r.status_code == 404 and "does not exist" in r.json()["error"]["message"]
+    assert planted not in r.text

@@ -147,3 +147,9 @@ def test_bare_base64_gets_the_same_schema_verdict_as_with_re(name: str) -> None:
     with without_fast_path():
         assert fast == validation.schema_problem(body, ANTHROPIC, profile.overlay(ANTHROPIC))
     assert (fast is None) == (name in ("valid", "truncated-quantum", "final-newline"))
+
+
+def test_deeply_nested_json_is_a_client_error_not_a_crash() -> None:
+    found = validation.parse_json(b"[" * 100_000 + b"]" * 100_000)
+    assert isinstance(found, validation.Problem) and found.status == 400
+    assert "nested" in found.message
