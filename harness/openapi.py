@@ -201,6 +201,9 @@ def command(provider: str, output: Path | None, server: str | None) -> int:
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+    if server is not None and urlsplit(server).scheme not in ("http", "https"):
+        raise UsageError(f"--server {server!r}: expected an http(s) URL such as "
+                         "http://127.0.0.1:8000/wavespeed")
     doc = build(provider, server)
     try:
         validate(doc)

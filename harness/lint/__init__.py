@@ -36,6 +36,8 @@ def lint(schemas_dir: Path | None = None, rules: tuple[str, ...] = ()) -> list[F
     root = schemas_dir or schemas.schema_root()
     if not root.is_dir():
         raise UsageError(f"--schemas-dir {root}: not a folder")
+    if not any(root.glob("*/*.json")):  # a wrong folder, not 76 findings about missing schemas
+        raise UsageError(f"--schemas-dir {root}: holds no <protocol>/<kind>.json schemas")
     for name in rules:
         if name not in RULES:
             raise UnknownNameError("lint rule", name, RULES)

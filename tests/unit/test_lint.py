@@ -209,3 +209,8 @@ def test_rule_names_are_unique_and_upstream_errors_do_not_fail() -> None:
     assert exit_code([upstream]) == 0
     assert exit_code([upstream, Finding("schema-refs", Severity.ERROR, "x")]) == 1
     assert {r.origin for r in RULES.values()} == set(Origin)
+
+
+def test_a_folder_without_schemas_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["lint", "--schemas-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "holds no <protocol>/<kind>.json schemas" in result.output

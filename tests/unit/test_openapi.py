@@ -144,3 +144,8 @@ def test_unknown_provider_lists_the_known_ones() -> None:
     assert result.exit_code == 2
     assert "unknown provider 'wavspeed'; known: fal, local, mimo, modelbest, wavespeed" in (
         " ".join(result.output.split()))  # rich wraps the line at the terminal width
+
+
+def test_a_server_that_is_not_a_url_names_the_flag() -> None:
+    result = CliRunner().invoke(app, ["openapi", "wavespeed", "--server", "not a url"])
+    assert result.exit_code == 2 and "--server 'not a url'" in result.output
