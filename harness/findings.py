@@ -87,8 +87,3 @@ class Finding:
             excerpt=data.get("excerpt", ""),
             extra=tuple(sorted((data.get("extra") or {}).items())),
         )
-
-
-def worst(findings: list[Finding]) -> Severity | None:
-    """The highest severity among ``findings`` (None when there are none)."""
-    return max((f.severity for f in findings), key=lambda s: s.rank, default=None)

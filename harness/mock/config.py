@@ -8,7 +8,7 @@ completed, or a realtime session hit its 300 s limit, in a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 # The key the mock accepts when none is configured: a published test value, never a secret.
@@ -33,6 +33,3 @@ class MockConfig:
 
     def key_for(self, provider: str) -> str:
         return self.keys.get(provider, MOCK_KEY)
-
-    def with_(self, **changes: object) -> MockConfig:
-        return replace(self, **changes)  # type: ignore[arg-type]

@@ -154,10 +154,6 @@ class MockContext:
         found = schema_problem(body, schema, self.profile.overlay(schema), status)
         return None if found is None else self.problem(found)
 
-    def media_error(self, items: Iterable[MediaItem]) -> JSONResponse | None:
-        found = self.media(items)
-        return found if isinstance(found, JSONResponse) else None
-
     def media(self, items: Iterable[MediaItem]) -> list[Payload] | JSONResponse:
         """The parsed payloads of ``items`` (for generate.answer), or the provider's error:
         each media string is decoded once, for both the checks and the answer."""

@@ -279,13 +279,6 @@ def field_of(error: jsonschema.ValidationError) -> str:
     return ".".join(parts)
 
 
-def media_problem(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
-                  provider: str, status: int = 400) -> Problem | None:
-    """The first media problem: count, decoding, format, kind or size (size answers 413)."""
-    found = media_payloads(items, limits, provider, status)
-    return found if isinstance(found, Problem) else None
-
-
 def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
                    provider: str, status: int = 400) -> list[media.Payload] | Problem:
     """Each item parsed (decoded once, for the checks and the caller), or the first problem."""
