@@ -13,39 +13,45 @@ adapters stay silent outside a harness run, where no provider is known). Cases n
 into Hypothesis, so nothing is shrunk or re-sent; every failure is kept as a finding instead,
 in :class:`~harness.report.results.CaseResult` rows named ``schemathesis:<check>`` (plus one
 ``fuzz`` row per operation with what ran), so fuzzing lands in the same reports as the suite.
+The pieces live beside it: :mod:`harness.fuzz_document` (the document and its routes),
+:mod:`harness.fuzz_adapters` (sending cases, adapting responses and checks) and
+:mod:`harness.fuzz_rows` (the report rows); their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import http
-import json
 import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import hypothesis
-import jsonschema
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
-from schemathesis.core.transport import Response
 
 from harness import __version__, openapi, providers
-from harness.checks.exchange import Exchange, Probe, parse_sse
-from harness.checks.registry import CheckContext, CheckSpec, registered
+from harness.checks.exchange import Probe
+from harness.checks.registry import registered
 from harness.errors import UsageError
-from harness.findings import Finding, Severity
+from harness.fuzz_adapters import (  # noqa: F401  (adapter, exchange_of: re-exported)
+    _builtin,
+    _Check,
+    _Run,
+    _running,
+    _send,
+    _still_negative,
+    adapter,
+    exchange_of,
+)
+from harness.fuzz_document import SSE_EVENT, Route, document, routes  # noqa: F401
+from harness.fuzz_rows import KEPT_PER_ROW, _finding, _Rows  # noqa: F401
 from harness.report.results import CaseResult, Outcome, RunMeta, RunResult, schema_version
 from harness.secrets import Scrubber
 from harness.strategies.profiles import settings_for
@@ -64,250 +70,6 @@ DEFAULT_EXAMPLES = {"mock": 20, "url": 10}
 FALLBACK_EXAMPLES = 5
 UNFUZZABLE = {"cassette": "a cassette replays recorded requests only; fuzzing makes new ones"}
 PACING_S = {"live": 1.0}  # at most one request a second to a paid API
-KEPT_PER_ROW = 5  # distinct findings kept per check × endpoint; the rest are counted
-_BASE = "http://fuzz.invalid"  # where schemathesis is told the API lives; only the path is used
-_AUTH_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
-_CLIENT_HEADERS = frozenset({"user-agent", "accept-encoding", "connection", "content-length"})
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where one OpenAPI operation lives in a profile: the API, its operation, the path prefix
-    (the mock prefix less ``/{provider}``) that the document puts in front of the API's paths."""
-
-    profile: providers.Profile
-    api: providers.Api
-    op: providers.Operation
-    prefix: str
-
-
-# How schemathesis reads a 3.1 text/event-stream schema: as the schema of each parsed event.
-SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"],
-                             "properties": {"data": {"type": "string"}, "event": {"type": "string"},
-                                            "id": {"type": "string"}}}
-
-
-def document(provider: str) -> dict[str, Any]:
-    """:func:`openapi.build` as schemathesis should read it: each ``text/event-stream`` schema
-    describes one event's framing (its ``data`` JSON is our stream checks' business, which
-    know ``[DONE]`` and mid-stream errors); everything else unchanged."""
-    doc = openapi.build(provider)
-    for item in doc["paths"].values():
-        for op in item.values():
-            for response in op.get("responses", {}).values():
-                stream = response.get("content", {}).get("text/event-stream")
-                if stream is not None:
-                    stream["schema"] = SSE_EVENT
-    return doc
-
-
-def routes(profile: providers.Profile) -> dict[tuple[str, str], Route]:
-    """(METHOD, document path) -> :class:`Route`, mirroring how :func:`openapi.build` keys paths."""
-    out: dict[tuple[str, str], Route] = {}
-    for api in profile.apis:
-        for op in api.operations():
-            if op.endpoint.method not in openapi.HTTP_METHODS:
-                continue  # WebSocket APIs are not in the document
-            prefix = api.mock_prefix(op.endpoint.host).removeprefix(f"/{profile.name}")
-            out.setdefault((op.endpoint.method, prefix + op.path), Route(profile, api, op, prefix))
-    return out
-
-
-@dataclass
-class _Run:
-    """What the registered adapters need while a fuzz run is in progress."""
-
-    target: Target
-    scrubber: Scrubber
-    routes: dict[tuple[str, str], Route]
-    stash: list[Finding] = field(default_factory=list)  # our findings, full fidelity
-
-
-_RUN: ContextVar[_Run | None] = ContextVar("vlm_harness_fuzz_run", default=None)
-
-
-def exchange_of(route: Route, case: schemathesis.Case, response: Response) -> Exchange:
-    """A schemathesis response as the exchange our checks read."""
-    headers = {k: ", ".join(v) for k, v in response.headers.items()}
-    is_sse = headers.get("content-type", "").startswith("text/event-stream")
-    body = case.body if isinstance(case.body, dict | list) else None
-    ep = route.op.endpoint
-    return Exchange(
-        provider=route.profile.name, protocol=route.api.protocol.name, endpoint=route.op.key,
-        method=ep.method, url=str(response.request.url), request_json=body,
-        status=response.status_code, headers=headers, body=response.content,
-        latency_ms=response.elapsed * 1000, streamed=is_sse,
-        events=parse_sse(response.content) if is_sse else (),
-        response_schema=ep.responses.get(response.status_code), stream_schema=ep.stream,
-        documented=tuple(sorted(ep.responses)))
-
-
-_ADAPTERS: dict[str, Callable[..., bool | None]] = {}
-
-
-def adapter(spec: CheckSpec) -> Callable[..., bool | None]:
-    """Our exchange check ``spec`` as a registered schemathesis check (made once per name)."""
-    if spec.name in _ADAPTERS:
-        return _ADAPTERS[spec.name]
-
-    def check(ctx: schemathesis.CheckContext, response: Response, case: schemathesis.Case,
-              ) -> bool | None:
-        run = _RUN.get()
-        route = run.routes.get((case.method.upper(), case.path)) if run else None
-        if run is None or route is None or not spec.applies(route.api):
-            return None  # not in a harness run: no provider to judge against
-        ex = exchange_of(route, case, response)
-        cctx = CheckContext(run.target, route.profile, route.api,
-                            Probe(run.target, route.profile, route.api), run.scrubber,
-                            check=spec.name)
-        found = list(spec.fn(ex, cctx))
-        run.stash.extend(found)
-        errors = [f.message for f in found if f.is_error]
-        if errors:
-            raise AssertionError(f"{spec.name}: " + "; ".join(errors))
-        return True
-
-    check.__name__ = "vlm_" + spec.name.replace("-", "_")
-    check.__doc__ = spec.description
-    _ADAPTERS[spec.name] = schemathesis.check(check)
-    return check
-
-
-def _builtin(name: str) -> Callable[..., bool | None]:
-    from schemathesis.checks import CHECKS, load_all_checks
-
-    load_all_checks()
-    found = next(c for c in CHECKS.get_all() if getattr(c, "__name__", "") == name)
-    return found  # type: ignore[return-value]  # the registry also types check classes
-
-
-def _still_negative(case: schemathesis.Case, operation: Any) -> bool:
-    """Whether a negative case still breaks its schema once the target has put its own key in:
-    a case whose only broken part is its headers counts only if a documented non-auth header
-    (``anthropic-version``) is what is broken."""
-    meta = case.meta
-    broken = {str(loc.value) for loc, info in (meta.components.items() if meta else ())
-              if info.mode is GenerationMode.NEGATIVE}
-    if broken - {"header"}:
-        return True
-    sent = {k.lower(): v for k, v in (case.headers or {}).items()}
-    for param in operation.definition.raw.get("parameters", []):
-        if param.get("in") != "header" or param["name"].lower() in _AUTH_HEADERS:
-            continue
-        value = sent.get(param["name"].lower())
-        if value is None:
-            if param.get("required"):
-                return True
-        elif not jsonschema.Draft202012Validator(param.get("schema", {})).is_valid(value):
-            return True
-    return False
-
-
-def _sendable(headers: dict[str, str]) -> bool:
-    """Whether every header could go on the wire (negative cases may break header syntax)."""
-    for name, value in headers.items():
-        if not name or not name.isascii() or "\r" in value or "\n" in value:
-            return False
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            return False
-    return True
-
-
-def _send(probe: Probe, route: Route, case: schemathesis.Case) -> tuple[Exchange, Response] | None:
-    """Send ``case`` through the target; None when the case cannot be put on the wire."""
-    kw = case.as_transport_kwargs(base_url=_BASE)
-    path = str(kw["url"])[len(_BASE):]
-    headers = {k: str(v) for k, v in kw.get("headers", {}).items()
-               if k.lower() not in _AUTH_HEADERS | _CLIENT_HEADERS}  # the target sends its own
-    if not path.startswith(route.prefix) or not _sendable(headers):
-        return None
-    body: Any = kw.get("json")
-    raw = json.dumps(body).encode() if "json" in kw else kw.get("data")
-    if isinstance(raw, str):
-        raw = raw.encode()
-    model = route.op.model.id if route.op.model else None
-    ex = probe.call(route.op.endpoint.name, model=model, url=path[len(route.prefix):] or "/",
-                    params=kw.get("params") or None, headers=headers, content=raw)
-    ex = replace(ex, request_json=body if isinstance(body, dict | list) else None)
-    request = requests.Request(ex.method, ex.url, headers=headers, data=raw).prepare()
-    try:
-        phrase = http.HTTPStatus(ex.status).phrase
-    except ValueError:
-        phrase = ""
-    return ex, Response(ex.status, {k: [v] for k, v in ex.headers.items()}, ex.body, request,
-                        ex.latency_ms / 1000, True, message=phrase)
-
-
-@dataclass(frozen=True, slots=True)
-class _Check:
-    name: str  # the row's check name: schemathesis:<check>
-    capability: str
-    fn: Callable[..., bool | None]
-    spec: CheckSpec | None = None  # ours; None for a schemathesis built-in
-
-
-@dataclass
-class _Row:
-    """One check × endpoint: distinct findings kept (with how often each was seen)."""
-
-    capability: str
-    kept: dict[str, list[Any]] = field(default_factory=dict)  # message -> [finding, times]
-    dropped: int = 0  # distinct findings past KEPT_PER_ROW
-    reason: str = ""
-    latencies: tuple[float, ...] = ()
-    ran: bool = True
-
-
-@dataclass
-class _Rows:
-    provider: str
-    rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
-
-    def row(self, check: str, endpoint: str, capability: str = "errors") -> _Row:
-        return self.rows.setdefault((check, endpoint), _Row(capability))
-
-    def add(self, finding: Finding) -> None:
-        row = self.row(finding.check, finding.endpoint)
-        if finding.message in row.kept:
-            row.kept[finding.message][1] += 1
-        elif len(row.kept) < KEPT_PER_ROW:
-            row.kept[finding.message] = [finding, 1]
-        else:
-            row.dropped += 1
-
-    def results(self) -> list[CaseResult]:
-        out = []
-        for (check, endpoint), row in self.rows.items():
-            findings = tuple(replace(f, extra=tuple(sorted({**dict(f.extra), "occurrences": str(n)}
-                                                           .items())))
-                             for f, n in row.kept.values())
-            outcome = (Outcome.FAIL if any(f.is_error for f in findings)
-                       else Outcome.PASS if row.ran else Outcome.SKIP)
-            more = f"{row.dropped} more distinct findings not kept" if row.dropped else ""
-            out.append(CaseResult(check, self.provider, endpoint, row.capability, outcome,
-                                  reason="; ".join(filter(None, (row.reason, more))),
-                                  findings=findings, latencies_ms=row.latencies))
-        return out
-
-
-def _finding(check: str, route: Route, message: str, ex: Exchange | None, scrubber: Scrubber,
-             **extra: str) -> Finding:
-    return Finding(check=check, severity=Severity.ERROR, message=scrubber.text(message),
-                   provider=route.profile.name, endpoint=route.op.key,
-                   request_id=ex.request_id if ex else "",
-                   source=route.op.endpoint.source or route.api.source,
-                   excerpt=ex.excerpt(scrubber) if ex else "", extra=tuple(sorted(extra.items())))
-
-
-@contextmanager
-def _running(run: _Run) -> Iterator[None]:
-    token = _RUN.set(run)
-    try:
-        yield
-    finally:
-        _RUN.reset(token)
 
 
 def kind_of(target: Target) -> str:
