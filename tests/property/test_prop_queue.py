@@ -222,14 +222,14 @@ def test_queue_lifecycles_keep_their_promises(contract_errors: Callable[..., lis
         return made
 
     run_state_machine_as_test(make, settings=SETTINGS)
-    # The model's branches were taken, so the assertions above were exercised. Whether a cancel
-    # lands before or after completion depends on the machine's speed, so only "a cancel was
-    # answered" is required here; the accepted-then-cancelled path is pinned deterministically
-    # by tests/unit/mock/test_mock_fal.py::test_cancel_is_honoured_and_reported.
+    # The model's branches were taken, so the assertions above were exercised. Cancels are left
+    # out: whether one is drawn at all moves with Hypothesis' pool of source literals, and
+    # whether it beats the clock with the machine's speed; the cancel paths are pinned
+    # deterministically by tests/unit/mock/test_mock_fal.py::test_cancel_is_honoured_and_reported
+    # and by the cancel-honoured check's tests.
     assert outcomes >= {"fal:IN_QUEUE", "fal:COMPLETED", "fal:result-output", "fal:result-pending",
                         "fal:result-failed", "wavespeed:created", "wavespeed:completed",
                         "wavespeed:failed"}, outcomes
-    assert outcomes & {"fal:cancel-accepted", "fal:cancel-too-late"}, outcomes
 
 
 @pytest.mark.parametrize("defect", ["status-backwards", "failed-envelope"])
