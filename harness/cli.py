@@ -59,6 +59,14 @@ def _output_file(path: Path | None, flag: str) -> None:
     _output_dir(path.parent, flag)
 
 
+def _one_of(value: str, known: list[str], what: str = "target (--target)") -> None:
+    """An unknown name is a usage error that names the flag and lists the valid choices."""
+    if value not in known:
+        from harness.errors import UnknownNameError
+
+        raise UnknownNameError(what, value, known)
+
+
 def _at_least(value: float | None, low: float, flag: str) -> None:
     """Negative budgets or example counts would otherwise run and fail (or skip) every case."""
     if value is not None and value < low:
@@ -110,10 +118,7 @@ def run(
     from harness import runner_cli
     from harness.targets.base import TargetKind
 
-    if target not in {k.value for k in TargetKind}:
-        from harness.errors import UnknownNameError
-
-        raise UnknownNameError("target (--target)", target, [k.value for k in TargetKind])
+    _one_of(target, [k.value for k in TargetKind])
     _output_dir(reports_dir, "--reports-dir")
     _at_least(max_requests, 0, "--max-requests")
     _at_least(max_cost, 0, "--max-cost")
@@ -141,10 +146,7 @@ def drift(
     from harness.drift import run as drift_run
     from harness.targets import known_targets
 
-    if target not in known_targets():
-        from harness.errors import UnknownNameError
-
-        raise UnknownNameError("target (--target)", target, known_targets())
+    _one_of(target, known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _output_dir(baselines_dir, "--baselines-dir")
     _at_least(max_requests, 0, "--max-requests")
@@ -171,10 +173,7 @@ def record(
     (keys scrubbed, big media replaced by digests) for the cassette target to replay."""
     from harness.recording import recorder
 
-    if target not in recorder.RECORDABLE:
-        from harness.errors import UnknownNameError
-
-        raise UnknownNameError("target to record through (--target)", target, recorder.RECORDABLE)
+    _one_of(target, list(recorder.RECORDABLE), "target to record through (--target)")
     _output_dir(cassettes_dir, "--cassettes-dir")
     _at_least(max_requests, 0, "--max-requests")
     _at_least(max_cost, 0, "--max-cost")
@@ -256,10 +255,7 @@ def fuzz(
     from harness import fuzz as fuzz_mod
     from harness.targets import known_targets
 
-    if target not in known_targets():  # name the flag, as run/drift/record do
-        from harness.errors import UnknownNameError
-
-        raise UnknownNameError("target (--target)", target, known_targets())
+    _one_of(target, known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _at_least(max_examples, 1, "--max-examples")
     _at_least(max_requests, 0, "--max-requests")
