@@ -9,6 +9,17 @@ provider or a document that the harness reports, never an exception.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What every command's exit status means (README and ``--help`` document these)."""
+
+    OK = 0  # every selected check ran and passed
+    FINDINGS = 1  # at least one error-level (unwaived) finding
+    USAGE = 2  # a bad flag, file or name
+    NOTHING_CHECKED = 3  # every case skipped or not offered, no key, nothing ran (see --allow-empty)
+    UNREACHABLE = 4  # the target did not answer the preflight request
 
 
 class HarnessError(Exception):
@@ -36,3 +47,11 @@ class SchemaError(HarnessError):
 
 class ProfileError(HarnessError):
     """A provider profile does not load or does not match the profile schema."""
+
+
+class TargetUnreachable(HarnessError):
+    """The target did not answer the preflight request (or every documented route is a 404):
+    nothing can be checked, so the run stops with :attr:`ExitCode.UNREACHABLE` and one message
+    naming the URL and the cause."""
+
+    exit_code = ExitCode.UNREACHABLE

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
@@ -40,7 +40,14 @@ class TargetOptions:
     max_requests: int | None = None  # live budget: requests per provider
     max_cost: float | None = None  # live budget: estimated USD per provider
     seed: int = 0
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # per-request deadline covering the whole exchange
+    # Gateway mode: API (protocol name, e.g. "anthropic-messages") -> that API's base URL; a
+    # bare base_url stays the default for every API not named here.
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    # Extra request headers: (api or None for every API, name, value), in the order given.
+    headers: tuple[tuple[str | None, str, str], ...] = ()
+    # Model aliases: the provider's documented model name -> the name the target serves it as.
+    model_aliases: Mapping[str, str] = field(default_factory=dict)
 
 
 class WebSocketClosed(HarnessError):
