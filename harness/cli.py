@@ -113,6 +113,8 @@ def run(
     cassettes_dir: Annotated[Path | None, typer.Option(
         help="Cassettes the cassette target replays (default: the shipped ones).")] = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    concurrency: Annotated[int, typer.Option(
+        help="Cases in flight at once (network targets; results read as a sequential run's).")] = 1,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html."""
     from harness import runner_cli
@@ -122,9 +124,11 @@ def run(
     _output_dir(reports_dir, "--reports-dir")
     _at_least(max_requests, 0, "--max-requests")
     _at_least(max_cost, 0, "--max-cost")
+    _at_least(concurrency, 1, "--concurrency")
     return runner_cli.command(target=target, provider=provider, checks=checks, base_url=base_url,
                               seed=seed, max_requests=max_requests, max_cost=max_cost,
-                              reports_dir=reports_dir, cassettes_dir=cassettes_dir, quiet=quiet)
+                              reports_dir=reports_dir, cassettes_dir=cassettes_dir, quiet=quiet,
+                              concurrency=concurrency)
 
 
 @app.command()

@@ -6,14 +6,20 @@ exchange checks. Results become :class:`~harness.report.results.CaseResult` rows
 check × provider × endpoint, with the matrix capability of the check, so the same data feeds
 the console, ``results.json``, JUnit and the HTML report. A check that cannot run says why
 (skip), and a capability the provider does not offer is reported as such, never as a pass.
+The unit of work is a :class:`Case` (scenario check × provider API): :func:`plan_cases` lists
+them, :func:`run_case` runs one (the pytest plugin makes one item of each), and :func:`run`
+runs them all, several at once with ``Plan.concurrency`` for targets where latency dominates.
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +27,7 @@ from harness import __version__, providers
 from harness.checks.exchange import Exchange, Probe
 from harness.checks.registry import CheckContext, CheckSpec, Skip, select
 from harness.findings import Finding
+from harness.providers import Api, Profile
 from harness.report.results import CaseResult, Outcome, RunMeta, RunResult, schema_version
 from harness.secrets import Scrubber
 from harness.targets.base import Target
@@ -36,6 +43,7 @@ class Plan:
     seed: int = 0
     command: str = ""
     options: dict[str, object] = field(default_factory=dict)
+    concurrency: int = 1  # cases in flight at once (network targets: latency, not CPU, bound)
 
 
 def _case(spec: CheckSpec, provider: str, endpoint: str, outcome: Outcome, *, reason: str = "",
@@ -97,15 +105,29 @@ def merge_cases(rows: list[CaseResult]) -> list[CaseResult]:
     return list(merged.values())
 
 
-def run(plan: Plan, progress: Progress | None = None) -> RunResult:
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    specs = select(plan.check_spec)
-    scenarios = [s for s in specs if s.kind == "scenario"]
-    exchange_checks = [s for s in specs if s.kind == "exchange"]
-    scrubber = Scrubber.from_env()
-    profiles = providers.select(plan.provider_spec)
-    rows: list[CaseResult] = []
-    for profile in profiles:
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One scenario check on one provider API: the unit a run, a pytest item and an xdist
+    worker share. ``outcome`` is set when the case is decided without running (the provider
+    does not offer the capability, or the target cannot reach the API) and ``reason`` says why."""
+
+    spec: CheckSpec
+    profile: Profile
+    api: Api
+    outcome: Outcome | None = None
+    reason: str = ""
+
+    @property
+    def id(self) -> str:
+        """Stable and readable: ``mimo-anthropic-messages-stream-equals-non-stream``."""
+        return f"{self.profile.name}-{self.api.protocol.name}-{self.spec.name}"
+
+
+def plan_cases(plan: Plan, profiles: list[Profile] | None = None) -> list[Case]:
+    """Every scenario case of ``plan`` in run order (provider, API, check), decided or not."""
+    scenarios = [s for s in select(plan.check_spec) if s.kind == "scenario"]
+    out: list[Case] = []
+    for profile in profiles if profiles is not None else providers.select(plan.provider_spec):
         offered = profile.capabilities()
         for api in profile.apis:
             skip = plan.target.skip_reason(profile, api)
@@ -113,23 +135,101 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
                 if not spec.applies(api):
                     continue
                 if spec.capability not in offered:
-                    rows.append(_case(spec, profile.name, api.protocol.name, Outcome.NOT_OFFERED,
-                                      reason=f"{profile.name} does not offer {spec.capability}"))
-                    continue
-                if skip:
-                    rows.append(_case(spec, profile.name, api.protocol.name, Outcome.SKIP,
-                                      reason=skip))
-                    continue
-                if progress:
-                    progress(f"{profile.name} {api.protocol.name} {spec.name}")
-                ctx = CheckContext(plan.target, profile, api, Probe(plan.target, profile, api),
-                                   scrubber, check=spec.name, seed=plan.seed,
-                                   options=dict(plan.options))
-                rows.extend(_run_scenario(spec, ctx, exchange_checks))
+                    out.append(Case(spec, profile, api, Outcome.NOT_OFFERED,
+                                    f"{profile.name} does not offer {spec.capability}"))
+                elif skip:
+                    out.append(Case(spec, profile, api, Outcome.SKIP, skip))
+                else:
+                    out.append(Case(spec, profile, api))
+    return out
+
+
+def run_case(plan: Plan, case: Case, *, exchange_checks: list[CheckSpec] | None = None,
+             scrubber: Scrubber | None = None) -> list[CaseResult]:
+    """The rows of one case: its scenario row plus the exchange checks' rows over its traffic."""
+    if case.outcome is not None:
+        return [_case(case.spec, case.profile.name, case.api.protocol.name, case.outcome,
+                      reason=case.reason)]
+    if exchange_checks is None:
+        exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]
+    ctx = CheckContext(plan.target, case.profile, case.api,
+                       Probe(plan.target, case.profile, case.api),
+                       scrubber or Scrubber.from_env(), check=case.spec.name, seed=plan.seed,
+                       options=dict(plan.options))
+    return _run_scenario(case.spec, ctx, exchange_checks)
+
+
+def provider_cap(profile: Profile, concurrency: int) -> int:
+    """How many cases of ``profile`` may run at once: the run's concurrency, lowered by an
+    API's ``limits.max_concurrency`` in the profile (a provider's documented rate limit)."""
+    caps = [int(api.limits["max_concurrency"]) for api in profile.apis
+            if "max_concurrency" in api.limits]
+    return max(1, min([concurrency, *caps]))
+
+
+# Job lifecycles race a job clock against the client (a cancel that arrives after completion)
+# and realtime sessions are paced in real time: run beside other traffic their observations
+# would depend on load. They run alone, after the rest, so they see what a sequential run sees.
+SERIAL_CAPABILITIES = frozenset({"async", "realtime"})
+
+
+def _execute(cases: list[Case], run_one: Callable[[Case], list[CaseResult]],
+             concurrency: int) -> list[list[CaseResult]]:
+    """Run ``cases``; with ``concurrency`` > 1 providers run side by side, each up to its cap,
+    never more than ``concurrency`` cases in all, then the timing-sensitive cases one by one.
+    Rows come back in case order, so a concurrent run reads exactly like a sequential one."""
+    if concurrency <= 1 or len(cases) <= 1:
+        return [run_one(case) for case in cases]
+    results: list[list[CaseResult]] = [[] for _ in cases]
+    queues: dict[str, deque[int]] = {}
+    serial: list[int] = []
+    for index, case in enumerate(cases):
+        if case.outcome is None and case.spec.capability in SERIAL_CAPABILITIES:
+            serial.append(index)
+        else:
+            queues.setdefault(case.profile.name, deque()).append(index)
+    slots = threading.BoundedSemaphore(concurrency)
+
+    def drain(queue: deque[int]) -> None:
+        while True:
+            try:
+                index = queue.popleft()  # deque.popleft is atomic: no two workers get one case
+            except IndexError:
+                return
+            if cases[index].outcome is not None:  # decided cases need no slot
+                results[index] = run_one(cases[index])
+                continue
+            with slots:
+                results[index] = run_one(cases[index])
+
+    workers = [(queue, provider_cap(cases[queue[0]].profile, concurrency))
+               for queue in queues.values()]
+    with ThreadPoolExecutor(max_workers=sum(n for _, n in workers),
+                            thread_name_prefix="vlm-case") as pool:
+        futures = [pool.submit(drain, queue) for queue, n in workers for _ in range(n)]
+        for future in futures:
+            future.result()  # a harness bug in one worker surfaces here, not as a silent hole
+    for index in serial:
+        results[index] = run_one(cases[index])
+    return results
+
+
+def run(plan: Plan, progress: Progress | None = None) -> RunResult:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]
+    scrubber = Scrubber.from_env()
+    profiles = providers.select(plan.provider_spec)
+
+    def one(case: Case) -> list[CaseResult]:
+        if progress and case.outcome is None:
+            progress(f"{case.profile.name} {case.api.protocol.name} {case.spec.name}")
+        return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+
+    per_case = _execute(plan_cases(plan, profiles), one, plan.concurrency)
     meta = RunMeta(target=plan.target.kind.value, started_at=started,
                    finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    harness_version=__version__, schema_version=schema_version(),
                    seed=plan.seed, providers=tuple(p.name for p in profiles),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
                    command=scrubber.text(plan.command))
-    return RunResult(meta=meta, cases=tuple(merge_cases(rows)))
+    return RunResult(meta=meta, cases=tuple(merge_cases([r for rows in per_case for r in rows])))

@@ -42,6 +42,7 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "max_cost": ("USD", "live budget: estimated USD per provider", float),
     "reports_dir": ("DIR", "vlm_contract also writes results.json, junit.xml, index.html here",
                     str),
+    "concurrency": ("N", "cases in flight at once within one contract run (default 1)", int),
 }
 
 

@@ -45,7 +45,8 @@ def summary_table(result: RunResult) -> Table:
 
 def command(*, target: str, provider: str, checks: str | None, base_url: str | None,
             seed: int, max_requests: int | None, max_cost: float | None,
-            reports_dir: Path, cassettes_dir: Path | None = None, quiet: bool = False) -> int:
+            reports_dir: Path, cassettes_dir: Path | None = None, quiet: bool = False,
+            concurrency: int = 1) -> int:
     kind = TargetKind(target)
     options = TargetOptions(kind=kind, base_url=base_url, seed=seed, max_requests=max_requests,
                             max_cost=max_cost,
@@ -53,7 +54,7 @@ def command(*, target: str, provider: str, checks: str | None, base_url: str | N
     console = Console(stderr=True, quiet=quiet)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,
-                       command=shlex.join(["vlm-harness", *sys.argv[1:]]))
+                       command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=True) as bar:

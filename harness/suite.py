@@ -35,6 +35,7 @@ class VlmConfig:
     max_requests: int | None = None
     max_cost: float | None = None
     reports_dir: str | None = None  # set: vlm_contract writes results.json, junit.xml, index.html
+    concurrency: int = 1  # cases in flight at once within one run
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -77,7 +78,7 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
     try:
         result = engine.run(engine.Plan(target=tgt, provider_spec=settings.provider,
                                         check_spec=settings.checks, seed=settings.seed,
-                                        command=command))
+                                        command=command, concurrency=settings.concurrency))
     finally:
         if own:
             tgt.close()

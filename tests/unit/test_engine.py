@@ -1,0 +1,114 @@
+"""The engine: cases planned once, run sequentially or concurrently with the same result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+
+from harness import engine, providers
+from harness.mock.serve import ServedMock
+from harness.report.results import CaseResult, Outcome, RunResult
+from harness.targets import make_target
+from harness.targets.base import TargetOptions
+from harness.targets.mock import MockTarget
+
+
+def _content(result: RunResult) -> list[tuple[object, ...]]:
+    """Everything but timing: rows in order, outcome, reason and every finding."""
+    return [(c.check, c.provider, c.endpoint, c.outcome, c.reason,
+             tuple((f.severity, f.message, f.schema_pointer) for f in c.findings))
+            for c in result.cases]
+
+
+def test_case_ids_are_unique_readable_and_cover_every_scenario() -> None:
+    cases = engine.plan_cases(engine.Plan(target=MockTarget()))
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids))
+    assert "mimo-anthropic-messages-stream-equals-non-stream" in ids
+    decided = {c.id: c for c in cases if c.outcome is not None}
+    assert all(c.reason for c in decided.values())  # a decided case always says why
+
+
+def test_concurrent_run_equals_sequential_run(served_mock: ServedMock) -> None:
+    target = make_target(TargetOptions(kind="url", base_url=served_mock.url))
+    try:
+        plan = engine.Plan(target=target, provider_spec="modelbest,mimo,fal")
+        sequential = engine.run(plan)
+        concurrent = engine.run(replace(plan, concurrency=8))
+    finally:
+        target.close()
+    assert _content(concurrent) == _content(sequential)
+    assert any(c.outcome is Outcome.PASS for c in sequential.cases)
+
+
+def _fake_cases(counts: dict[str, int], capability: str = "text") -> list[engine.Case]:
+    spec = next(s for s in engine.select(None) if s.capability == capability)
+    cases = []
+    for name, n in counts.items():
+        profile = providers.get(name)
+        cases += [engine.Case(spec, profile, profile.apis[0]) for _ in range(n)]
+    return cases
+
+
+def test_execute_keeps_order_and_caps_in_flight_cases() -> None:
+    cases = _fake_cases({"modelbest": 6, "mimo": 6, "fal": 6})
+    lock, live, peak = threading.Lock(), {"all": 0}, {"all": 0}
+
+    def run_one(case: engine.Case) -> list[CaseResult]:
+        name = case.profile.name
+        with lock:
+            for key in ("all", name):
+                live[key] = live.get(key, 0) + 1
+                peak[key] = max(peak.get(key, 0), live[key])
+        time.sleep(0.02)
+        with lock:
+            for key in ("all", name):
+                live[key] -= 1
+        index = next(i for i, c in enumerate(cases) if c is case)
+        return [CaseResult(check=str(index), provider=name, endpoint="e", capability="c",
+                           outcome=Outcome.PASS)]
+
+    out = engine._execute(cases, run_one, concurrency=4)
+    assert [rows[0].check for rows in out] == [str(i) for i in range(len(cases))]
+    assert peak["all"] == 4  # reached, never passed
+    assert max(peak[n] for n in ("modelbest", "mimo", "fal")) <= 4
+
+
+def test_a_profile_limit_caps_its_provider() -> None:
+    profile = providers.get("modelbest")
+    limited = replace(profile, apis=tuple(
+        replace(api, limits=MappingProxyType({**api.limits, "max_concurrency": 2}))
+        for api in profile.apis))
+    assert engine.provider_cap(limited, 8) == 2
+    assert engine.provider_cap(profile, 8) == 8
+    assert engine.provider_cap(profile, 0) == 1
+
+
+def test_a_harness_error_in_a_worker_is_raised_not_lost() -> None:
+    def boom(case: engine.Case) -> list[CaseResult]:
+        raise RuntimeError("harness bug")
+
+    with pytest.raises(RuntimeError, match="harness bug"):
+        engine._execute(_fake_cases({"modelbest": 3}), boom, concurrency=2)
+
+
+def test_timing_sensitive_cases_run_alone_after_the_rest() -> None:
+    cases = _fake_cases({"fal": 4}) + _fake_cases({"fal": 2}, capability="async")
+    lock, live, seen = threading.Lock(), [0], []
+
+    def run_one(case: engine.Case) -> list[CaseResult]:
+        with lock:
+            live[0] += 1
+            seen.append((case.spec.capability, live[0]))
+        time.sleep(0.02)
+        with lock:
+            live[0] -= 1
+        return []
+
+    engine._execute(cases, run_one, concurrency=4)
+    assert [cap for cap, _ in seen[-2:]] == ["async", "async"]
+    assert all(n == 1 for cap, n in seen if cap == "async")
