@@ -67,6 +67,28 @@ def _one_of(value: str, known: list[str], what: str = "target (--target)") -> No
         raise UnknownNameError(what, value, known)
 
 
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="Project config file (default: vlm-harness.toml or pyproject.toml "
+    "[tool.vlm-harness], nearest from here upward).")]
+BaseUrlOpt = Annotated[list[str] | None, typer.Option(
+    "--base-url", help="url/local server: a root or one API's base; API=URL per API "
+    "(openai-chat=http://gw:4000/v1), repeatable.")]
+HeaderOpt = Annotated[list[str] | None, typer.Option(
+    "--header", help="[API:]Name=Value sent with every request (repeatable).")]
+ModelOpt = Annotated[list[str] | None, typer.Option(
+    "--model", help="PROVIDER_MODEL=ALIAS: requests carry the alias, answers are mapped back "
+    "(repeatable).")]
+
+
+def _settings(path: Path | None, given: dict[str, Any], defaults: dict[str, Any]
+              ) -> dict[str, Any]:
+    """Each setting from the command line, else the project config file, else ``defaults``."""
+    from harness import config
+
+    project = config.load(path)
+    return {name: project.pick(name, value, defaults.get(name)) for name, value in given.items()}
+
+
 def _at_least(value: float | None, low: float, flag: str) -> None:
     """Negative budgets or example counts would otherwise run and fail (or skip) every case."""
     if value is not None and value < low:
@@ -102,16 +124,23 @@ def openapi(
 @app.command()
 @_clean_errors
 def run(
-    target: Annotated[str, typer.Option(help="mock, url, cassette, live or local.")] = "mock",
-    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    target: Annotated[str | None, typer.Option(
+        help="mock (default), url, cassette, live or local.")] = None,
+    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
+                        ] = None,
     checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed that reproduces generated requests.")] = 0,
+    base_url: BaseUrlOpt = None,
+    header: HeaderOpt = None,
+    model: ModelOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
+                    ] = None,
     max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
-    reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
+    reports_dir: Annotated[Path | None, typer.Option(
+        help="Where results and reports go (default: reports).")] = None,
     cassettes_dir: Annotated[Path | None, typer.Option(
         help="Cassettes the cassette target replays (default: the shipped ones).")] = None,
+    config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
     concurrency: Annotated[int, typer.Option(
         help="Cases in flight at once (network targets; results read as a sequential run's).")] = 1,
@@ -120,70 +149,98 @@ def run(
     from harness import runner_cli
     from harness.targets.base import TargetKind
 
-    _one_of(target, [k.value for k in TargetKind])
-    _output_dir(reports_dir, "--reports-dir")
-    _at_least(max_requests, 0, "--max-requests")
-    _at_least(max_cost, 0, "--max-cost")
+    s = _settings(config, dict(
+        target=target, provider=provider, checks=checks, base_url=base_url, header=header,
+        model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
+        reports_dir=reports_dir, cassette_dir=cassettes_dir),
+        dict(target="mock", provider="all", seed=0, reports_dir="reports"))
+    _one_of(s["target"], [k.value for k in TargetKind])
+    _output_dir(Path(s["reports_dir"]), "--reports-dir")
+    _at_least(s["max_requests"], 0, "--max-requests")
+    _at_least(s["max_cost"], 0, "--max-cost")
     _at_least(concurrency, 1, "--concurrency")
-    return runner_cli.command(target=target, provider=provider, checks=checks, base_url=base_url,
-                              seed=seed, max_requests=max_requests, max_cost=max_cost,
-                              reports_dir=reports_dir, cassettes_dir=cassettes_dir, quiet=quiet,
-                              concurrency=concurrency)
+    return runner_cli.command(
+        target=s["target"], provider=s["provider"], checks=s["checks"], base_url=s["base_url"],
+        header=s["header"] or (), model=s["model"] or (), seed=s["seed"],
+        max_requests=s["max_requests"], max_cost=s["max_cost"], reports_dir=Path(s["reports_dir"]),
+        cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
+        concurrency=concurrency)
 
 
 @app.command()
 @_clean_errors
 def drift(
-    target: Annotated[str, typer.Option(help="live (default), mock, url or local.")] = "live",
-    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    target: Annotated[str | None, typer.Option(help="live (default), mock, url or local.")] = None,
+    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
+                        ] = None,
     update_baseline: Annotated[bool, typer.Option(
         "--update-baseline", help="Accept what was seen into the baselines.")] = False,
     baselines_dir: Annotated[Path, typer.Option(help="One <provider>.json per provider.")] = Path(
         "reports/baselines"),
     reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
     max_requests: Annotated[int | None, typer.Option(help="Probes sent per provider, at most.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the probe requests.")] = 0,
+    base_url: BaseUrlOpt = None,
+    header: HeaderOpt = None,
+    model: ModelOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the probe requests (0).")] = None,
+    config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
 ) -> int:
     """Probe each provider, compare with its baseline; exit 1 on breaking drift."""
     from harness.drift import run as drift_run
     from harness.targets import known_targets
 
-    _one_of(target, known_targets())
+    s = _settings(config, dict(target=target, provider=provider, base_url=base_url,
+                               header=header, model=model, seed=seed, max_requests=max_requests),
+                  dict(target="live", provider="all", seed=0))
+    _one_of(s["target"], known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _output_dir(baselines_dir, "--baselines-dir")
-    _at_least(max_requests, 0, "--max-requests")
-    return drift_run.command(target=target, provider=provider, base_url=base_url,
+    _at_least(s["max_requests"], 0, "--max-requests")
+    return drift_run.command(target=s["target"], provider=s["provider"], base_url=s["base_url"],
+                             header=s["header"] or (), model=s["model"] or (),
                              baselines_dir=baselines_dir, reports_dir=reports_dir,
-                             update_baseline=update_baseline, max_requests=max_requests,
-                             seed=seed, quiet=quiet)
+                             update_baseline=update_baseline, max_requests=s["max_requests"],
+                             seed=s["seed"], quiet=quiet)
 
 
 @app.command()
 @_clean_errors
 def record(
-    target: Annotated[str, typer.Option(help="Record through: mock, url, live or local.")] = "mock",
-    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    target: Annotated[str | None, typer.Option(
+        help="Record through: mock (default), url, live or local.")] = None,
+    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
+                        ] = None,
     checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
-    cassettes_dir: Annotated[Path, typer.Option(help="Where cassettes go.")] = Path("cassettes"),
-    seed: Annotated[int, typer.Option(help="Seed that reproduces generated requests.")] = 0,
+    base_url: BaseUrlOpt = None,
+    header: HeaderOpt = None,
+    model: ModelOpt = None,
+    cassettes_dir: Annotated[Path | None, typer.Option(
+        help="Where cassettes go (default: cassettes).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
+                    ] = None,
     max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
+    config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
 ) -> int:
     """Run the suite through a target and save each check's traffic as vcrpy cassettes
     (keys scrubbed, big media replaced by digests) for the cassette target to replay."""
     from harness.recording import recorder
 
-    _one_of(target, list(recorder.RECORDABLE), "target to record through (--target)")
-    _output_dir(cassettes_dir, "--cassettes-dir")
-    _at_least(max_requests, 0, "--max-requests")
-    _at_least(max_cost, 0, "--max-cost")
-    return recorder.command(target=target, provider=provider, checks=checks, base_url=base_url,
-                            cassettes_dir=cassettes_dir, seed=seed, max_requests=max_requests,
-                            max_cost=max_cost, quiet=quiet)
+    s = _settings(config, dict(
+        target=target, provider=provider, checks=checks, base_url=base_url, header=header,
+        model=model, cassette_dir=cassettes_dir, seed=seed, max_requests=max_requests,
+        max_cost=max_cost), dict(target="mock", provider="all", seed=0, cassette_dir="cassettes"))
+    _one_of(s["target"], list(recorder.RECORDABLE), "target to record through (--target)")
+    _output_dir(Path(s["cassette_dir"]), "--cassettes-dir")
+    _at_least(s["max_requests"], 0, "--max-requests")
+    _at_least(s["max_cost"], 0, "--max-cost")
+    return recorder.command(target=s["target"], provider=s["provider"], checks=s["checks"],
+                            base_url=s["base_url"], header=s["header"] or (),
+                            model=s["model"] or (), cassettes_dir=Path(s["cassette_dir"]),
+                            seed=s["seed"], max_requests=s["max_requests"],
+                            max_cost=s["max_cost"], quiet=quiet)
 
 
 @app.command()
@@ -244,27 +301,36 @@ def serve(
 @app.command()
 @_clean_errors
 def fuzz(
-    target: Annotated[str, typer.Option(help="mock, url, live or local.")] = "mock",
-    provider: Annotated[str, typer.Option(help="all, or a comma list of providers.")] = "all",
+    target: Annotated[str | None, typer.Option(help="mock (default), url, live or local.")] = None,
+    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
+                        ] = None,
     max_examples: Annotated[int | None, typer.Option(
         help="Cases per operation (default: 20 on mock, 10 on url, 5 on live/local).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed that reproduces the generated cases.")] = 0,
-    base_url: Annotated[str | None, typer.Option(help="Server for the url/local targets.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed that reproduces the generated cases (0).")
+                    ] = None,
+    base_url: BaseUrlOpt = None,
+    header: HeaderOpt = None,
+    model: ModelOpt = None,
     max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path(
         "reports/fuzz"),
+    config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
 ) -> int:
     """Fuzz each provider's OpenAPI document with schemathesis through a target; exit 1 on failures."""
     from harness import fuzz as fuzz_mod
     from harness.targets import known_targets
 
-    _one_of(target, known_targets())
+    s = _settings(config, dict(target=target, provider=provider, seed=seed, base_url=base_url,
+                               header=header, model=model, max_requests=max_requests),
+                  dict(target="mock", provider="all", seed=0))
+    _one_of(s["target"], known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _at_least(max_examples, 1, "--max-examples")
-    _at_least(max_requests, 0, "--max-requests")
-    return fuzz_mod.command(target=target, provider=provider, max_examples=max_examples,
-                            seed=seed, base_url=base_url, max_requests=max_requests,
+    _at_least(s["max_requests"], 0, "--max-requests")
+    return fuzz_mod.command(target=s["target"], provider=s["provider"], max_examples=max_examples,
+                            seed=s["seed"], base_url=s["base_url"], header=s["header"] or (),
+                            model=s["model"] or (), max_requests=s["max_requests"],
                             reports_dir=reports_dir, quiet=quiet)
 
 

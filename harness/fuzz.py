@@ -24,6 +24,7 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,7 @@ from harness.strategies.profiles import settings_for
 from harness.targets import make_target
 from harness.targets.base import Target, TargetOptions
 from harness.targets.budget import BudgetExceeded
+from harness.targets.endpoints import target_options
 
 # Schemathesis' response checks; the others (ignored_auth, unsupported_method, use_after_free
 # ...) send requests of their own through schemathesis' transport, around budgets and keys.
@@ -212,14 +214,15 @@ def _cases(run: _Run, route: Route, operation: Any, probe: Probe, mode: str, exa
 
 
 def command(*, target: str, provider: str, max_examples: int | None, seed: int,
-            base_url: str | None, max_requests: int | None, reports_dir: Path,
-            quiet: bool = False) -> int:
+            base_url: str | Sequence[str] | None, max_requests: int | None, reports_dir: Path,
+            quiet: bool = False, header: Sequence[str] = (), model: Sequence[str] = ()) -> int:
     """The body of ``vlm-harness fuzz``: fuzz, write the usual reports, print what failed."""
     from rich.console import Console
 
     from harness.runner_cli import summary_table, write_reports
 
-    options = TargetOptions(kind=target, base_url=base_url, seed=seed, max_requests=max_requests)
+    options = target_options(kind=target, base_url=base_url, header=header, model=model,
+                             seed=seed, max_requests=max_requests)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     cases = fuzz(options, provider, max_examples, seed)
     scrubber = Scrubber.from_env()

@@ -2,13 +2,13 @@
 
 Thin by design, after pytest-recording: options under one group (``--vlm-*``, each with an ini
 twin ``vlm_*``), two markers, a handful of fixtures and one hookspec. Settings resolve per test
-as **command line > ``@pytest.mark.vlm(...)`` > the ``vlm_config`` fixture > ini file >
-defaults**: ``vlm_config`` is the overridable layer (defaults plus ini; override it in a
-conftest to change a project's defaults) and ``vlm_settings`` the resolved value every other
-fixture uses. ``@pytest.mark.live`` skips a test, naming the variable, unless the provider's key
-is set. Only ``pytest`` and the standard library are imported at start-up; the harness itself
-is imported inside hooks and fixtures, so installing it costs other test suites nothing.
-"""
+as **command line > ``@pytest.mark.vlm(...)`` > the ``vlm_config`` fixture > ini file > project
+config file (:mod:`harness.config`) > defaults**: ``vlm_config`` is the overridable layer
+(defaults, config file and ini; override it in a conftest to change a project's defaults) and
+``vlm_settings`` the resolved value every other fixture uses. ``@pytest.mark.live`` skips a
+test, naming the variable, unless the provider's key is set. Only ``pytest`` and the standard
+library are imported at start-up; the harness itself is imported inside hooks and fixtures, so
+installing it costs other test suites nothing."""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "target": ("KIND", "mock (default), url, cassette, live or local", str),
     "provider": ("NAMES", "all (default) or a comma list of providers", str),
-    "base_url": ("URL", "url/local targets: a served mock or gateway root, or one API's base", str),
     "record_mode": ("MODE", "vcrpy record mode for cassette targets: none (default), once, all",
                     str),
     "cassette_dir": ("DIR", "where cassette targets keep their recordings", str),
@@ -43,6 +42,14 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "reports_dir": ("DIR", "vlm_contract also writes results.json, junit.xml, index.html here",
                     str),
     "concurrency": ("N", "cases in flight at once within one contract run (default 1)", int),
+}
+
+# Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)
+REPEATED: dict[str, tuple[str, str]] = {
+    "base_url": ("[API=]URL", "url/local targets: a served mock or gateway root, or one API's "
+                 "base; API=URL per API (openai-chat=http://gw:4000/v1)"),
+    "header": ("[API:]NAME=VALUE", "a header sent with every request (routing headers)"),
+    "model": ("MODEL=ALIAS", "the target serves PROVIDER_MODEL as ALIAS (mapped both ways)"),
 }
 
 
@@ -69,10 +76,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--vlm-{name.replace('_', '-')}", dest=f"vlm_{name}", default=None,
                         metavar=metavar, help=text)
         parser.addini(f"vlm_{name}", f"vlm-harness: {text}", type="string", default=None)
+    for name, (metavar, text) in REPEATED.items():
+        group.addoption(f"--vlm-{name.replace('_', '-')}", dest=f"vlm_{name}", action="append",
+                        default=None, metavar=metavar, help=f"{text} (repeatable)")
+        parser.addini(f"vlm_{name}", f"vlm-harness: {text} (one per line)", type="linelist",
+                      default=[])
+    group.addoption("--vlm-config", dest="vlm_config_file", default=None, metavar="FILE",
+                    help="the project config file (default: vlm-harness.toml or pyproject.toml "
+                    "[tool.vlm-harness], nearest from the current folder upward)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    ini_layer(config), cli_layer(config)  # a bad number is a usage error before anything runs
+    file_layer(config), ini_layer(config), cli_layer(config)  # bad values stop pytest at once
     config.addinivalue_line(
         "markers", "live(*providers): talks to a live provider; skipped, naming the variable, "
         "unless each named provider's key (default: --vlm-provider) is set")
@@ -96,13 +111,46 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
+def _repeated(values: list[str] | None) -> tuple[str, ...] | None:
+    kept = tuple(v.strip() for v in values or () if v.strip())
+    return kept or None
+
+
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
-    return _given({n: _convert(n, config.getini(f"vlm_{n}"), f"ini vlm_{n}") for n in SETTINGS})
+    return _given({**{n: _convert(n, config.getini(f"vlm_{n}"), f"ini vlm_{n}") for n in SETTINGS},
+                   **{n: _repeated(config.getini(f"vlm_{n}")) for n in REPEATED}})
 
 
 def cli_layer(config: pytest.Config) -> dict[str, Any]:
-    return _given({n: _convert(n, config.getoption(f"vlm_{n}"), f"--vlm-{n.replace('_', '-')}")
-                   for n in SETTINGS})
+    return _given({**{n: _convert(n, config.getoption(f"vlm_{n}"), f"--vlm-{n.replace('_', '-')}")
+                      for n in SETTINGS},
+                   **{n: _repeated(config.getoption(f"vlm_{n}")) for n in REPEATED}})
+
+
+_PROJECT = pytest.StashKey[Any]()
+
+
+def project_config(config: pytest.Config) -> Any:
+    """The project config file (``--vlm-config``, else the nearest from the invocation folder
+    upward), read once per session; a bad file is a usage error naming the file and key."""
+    if _PROJECT not in config.stash:
+        from harness import config as project
+        from harness.errors import HarnessError
+
+        try:
+            config.stash[_PROJECT] = project.load(config.getoption("vlm_config_file"),
+                                                  start=config.invocation_params.dir)
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc).replace("--config", "--vlm-config")) from None
+    return config.stash[_PROJECT]
+
+
+def file_layer(config: pytest.Config) -> dict[str, Any]:
+    """The settings the project config file names (the layer under the ini file)."""
+    from harness.suite import VlmConfig
+
+    values = project_config(config).values
+    return {name: values[name] for name in VlmConfig.names() if name in values}
 
 
 def marker_layer(node: pytest.Item | pytest.Collector) -> dict[str, Any]:
@@ -157,7 +205,7 @@ def _live_reason(config: pytest.Config, item: pytest.Item, marker: pytest.Mark) 
     if not names:  # the provider setting, without the fixture layer (fixtures come later)
         from harness.suite import VlmConfig
 
-        settings = VlmConfig().replace(**ini_layer(config))
+        settings = VlmConfig().replace(**file_layer(config)).replace(**ini_layer(config))
         names = (resolve(config, item, settings).provider,)
     return live_skip_reason(names if len(names) > 1 else names[0])
 
@@ -177,21 +225,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    given = {**ini_layer(config), **cli_layer(config)}
-    if not given:
+    given = {**file_layer(config), **ini_layer(config), **cli_layer(config)}
+    path = project_config(config).path
+    if not given and path is None:
         return None
-    return "vlm-harness: " + ", ".join(f"{k}={v}" for k, v in sorted(given.items()))
+    shown = ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}"
+                      for k, v in sorted(given.items()))
+    return f"vlm-harness: {shown}" + (f" (config: {path})" if path else "")
 
 
 # --- fixtures ---------------------------------------------------------------------------
 
 @pytest.fixture
 def vlm_config(pytestconfig: pytest.Config) -> VlmConfig:
-    """The project layer: defaults plus the ini file. Override it in a conftest to change a
-    project's defaults, deriving from the parent: ``return vlm_config.replace(provider="mimo")``."""
+    """The project layer: defaults, the config file, then the ini file. Override it in a conftest
+    to change a project's defaults, deriving from the parent:
+    ``return vlm_config.replace(provider="mimo")``."""
     from harness.suite import VlmConfig
 
-    return VlmConfig().replace(**ini_layer(pytestconfig))
+    return VlmConfig().replace(**file_layer(pytestconfig)).replace(**ini_layer(pytestconfig))
 
 
 @pytest.fixture
@@ -226,7 +278,8 @@ def vlm_served_mock(pytestconfig: pytest.Config) -> Iterator[ServedMock]:
     from harness.mock.config import MockConfig
     from harness.mock.serve import ServedMock
 
-    seed = {**ini_layer(pytestconfig), **cli_layer(pytestconfig)}.get("seed", 0)
+    seed = {**file_layer(pytestconfig), **ini_layer(pytestconfig),
+            **cli_layer(pytestconfig)}.get("seed", 0)
     with ServedMock(MockConfig(seed=seed, job_step_s=0.02)) as served:
         yield served
 

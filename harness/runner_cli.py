@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -19,7 +20,8 @@ from harness import engine
 from harness.report import html, junit
 from harness.report.results import Outcome, RunResult
 from harness.targets import make_target
-from harness.targets.base import TargetKind, TargetOptions
+from harness.targets.base import TargetKind
+from harness.targets.endpoints import target_options
 
 STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIP: "yellow",
          Outcome.NOT_OFFERED: "dim"}
@@ -43,14 +45,15 @@ def summary_table(result: RunResult) -> Table:
     return table
 
 
-def command(*, target: str, provider: str, checks: str | None, base_url: str | None,
-            seed: int, max_requests: int | None, max_cost: float | None,
-            reports_dir: Path, cassettes_dir: Path | None = None, quiet: bool = False,
-            concurrency: int = 1) -> int:
+def command(*, target: str, provider: str, checks: str | None,
+            base_url: str | Sequence[str] | None, seed: int, max_requests: int | None,
+            max_cost: float | None, reports_dir: Path, cassettes_dir: Path | None = None,
+            quiet: bool = False, concurrency: int = 1, header: Sequence[str] = (),
+            model: Sequence[str] = ()) -> int:
     kind = TargetKind(target)
-    options = TargetOptions(kind=kind, base_url=base_url, seed=seed, max_requests=max_requests,
-                            max_cost=max_cost,
-                            cassette_dir=str(cassettes_dir) if cassettes_dir else None)
+    options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
+                             max_requests=max_requests, max_cost=max_cost,
+                             cassette_dir=str(cassettes_dir) if cassettes_dir else None)
     console = Console(stderr=True, quiet=quiet)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,

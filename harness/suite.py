@@ -27,7 +27,7 @@ class VlmConfig:
 
     target: str = "mock"
     provider: str = "all"
-    base_url: str | None = None
+    base_url: str | tuple[str, ...] | None = None  # a URL, or URL / API=URL specs
     record_mode: str = "none"
     cassette_dir: str | None = None
     checks: str | None = None  # None: every registered check
@@ -36,6 +36,8 @@ class VlmConfig:
     max_cost: float | None = None
     reports_dir: str | None = None  # set: vlm_contract writes results.json, junit.xml, index.html
     concurrency: int = 1  # cases in flight at once within one run
+    header: tuple[str, ...] = ()  # [API:]Name=Value
+    model: tuple[str, ...] = ()  # PROVIDER_MODEL=ALIAS
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -48,15 +50,18 @@ class VlmConfig:
             from harness.errors import UnknownNameError
 
             raise UnknownNameError("vlm setting", sorted(unknown)[0], self.names())
+        url = changes.get("base_url")
+        if isinstance(url, tuple | list) and len(url) == 1:  # one URL reads as before: a str
+            changes["base_url"] = url[0]
         return replace(self, **changes)
 
     def target_options(self) -> TargetOptions:
-        from harness.targets.base import TargetOptions
+        from harness.targets.endpoints import target_options
 
-        return TargetOptions(kind=self.target, base_url=self.base_url,
-                             cassette_dir=self.cassette_dir, record_mode=self.record_mode,
-                             max_requests=self.max_requests, max_cost=self.max_cost,
-                             seed=self.seed)
+        return target_options(kind=self.target, base_url=self.base_url, header=self.header,
+                              model=self.model, flags="--vlm-", cassette_dir=self.cassette_dir,
+                              record_mode=self.record_mode, max_requests=self.max_requests,
+                              max_cost=self.max_cost, seed=self.seed)
 
     def make_target(self) -> Target:
         from harness.targets import make_target

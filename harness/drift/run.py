@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,10 @@ def table(run: DriftRun) -> Any:
     return out
 
 
-def command(*, target: str, provider: str, base_url: str | None, baselines_dir: Path,
-            reports_dir: Path, update_baseline: bool, max_requests: int | None, seed: int = 0,
-            quiet: bool = False) -> int:
+def command(*, target: str, provider: str, base_url: str | Sequence[str] | None,
+            baselines_dir: Path, reports_dir: Path, update_baseline: bool,
+            max_requests: int | None, seed: int = 0, quiet: bool = False,
+            header: Sequence[str] = (), model: Sequence[str] = ()) -> int:
     """``vlm-harness drift``: probe, compare, write reports; 1 on unaccepted breaking drift."""
     import shlex
 
@@ -105,10 +107,10 @@ def command(*, target: str, provider: str, base_url: str | None, baselines_dir: 
     from harness.drift.guide import render
     from harness.runner_cli import write_reports
     from harness.targets import make_target
-    from harness.targets.base import TargetOptions
+    from harness.targets.endpoints import target_options
 
-    tgt = make_target(TargetOptions(kind=target, base_url=base_url, seed=seed,
-                                    max_requests=max_requests))
+    tgt = make_target(target_options(kind=target, base_url=base_url, header=header, model=model,
+                                     seed=seed, max_requests=max_requests))
     plan = DriftPlan(tgt, provider_spec=provider, baselines_dir=baselines_dir,
                      update_baseline=update_baseline, max_requests=max_requests, seed=seed,
                      command=shlex.join(["vlm-harness", *sys.argv[1:]]))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from harness.report.results import Outcome, RunResult
 from harness.targets import make_target
 from harness.targets.base import Target, TargetKind, TargetOptions
 from harness.targets.cassette import CassetteTarget, kind_name, origin_of
+from harness.targets.endpoints import target_options
 
 RECORDABLE = (TargetKind.MOCK.value, TargetKind.URL.value, TargetKind.LIVE.value,
               TargetKind.LOCAL.value)
@@ -137,12 +138,13 @@ def record(target_options: TargetOptions, provider_spec: str = "all", checks: st
     return RecordSummary(origin, _merge(results), tuple(written), tuple(removed))
 
 
-def command(*, target: str, provider: str, checks: str | None, base_url: str | None,
-            cassettes_dir: Path, seed: int, max_requests: int | None, max_cost: float | None,
-            quiet: bool = False) -> int:
+def command(*, target: str, provider: str, checks: str | None,
+            base_url: str | Sequence[str] | None, cassettes_dir: Path, seed: int,
+            max_requests: int | None, max_cost: float | None, quiet: bool = False,
+            header: Sequence[str] = (), model: Sequence[str] = ()) -> int:
     """The ``record`` CLI command: record, then print the files and the suite's outcome."""
-    options = TargetOptions(kind=TargetKind(target), base_url=base_url, seed=seed,
-                            max_requests=max_requests, max_cost=max_cost)
+    options = target_options(kind=TargetKind(target), base_url=base_url, header=header,
+                             model=model, seed=seed, max_requests=max_requests, max_cost=max_cost)
     console = Console(stderr=True, quiet=quiet)
     with console.status("recording") as status:
         summary = record(options, provider, checks, cassettes_dir,

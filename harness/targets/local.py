@@ -28,7 +28,8 @@ class LocalTarget(NetworkTarget):
     kind = TargetKind.LOCAL
 
     def _configured(self, api: Api) -> str | None:
-        return self.options.base_url or (api.base_url_env and os.environ.get(api.base_url_env)) or None
+        return (self.options.base_urls.get(api.protocol.name) or self.options.base_url
+                or (api.base_url_env and os.environ.get(api.base_url_env)) or None)
 
     def skip_reason(self, profile: Profile, api: Api) -> str | None:
         if profile.name != PROVIDER:

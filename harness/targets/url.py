@@ -5,10 +5,13 @@ reference mock (``vlm-harness serve``, or a gateway mirroring it): each API live
 ``{root}{api.mock_prefix(host)}``, e.g. ``http://127.0.0.1:8765/modelbest/v1``. A URL with a
 path (``https://gw.example/v1``) is one API's base on a single-provider gateway: it serves the
 *first* API of whichever provider is selected, for every host of that API, and the provider's
-other APIs are skipped. The key is the provider's environment variable when set, else the
-key the mock accepts (:data:`~harness.mock.config.MOCK_KEY`, or the one ``mock_config`` gives
-for the provider), so a served mock works with no setup.
-"""
+other APIs are skipped. ``API=URL`` (``--base-url anthropic-messages=http://gw:4000``, options'
+``base_urls``) gives one API its own base, used as is, for every provider speaking that
+protocol: a gateway serving ``/v1/chat/completions`` and ``/v1/messages`` on one host is tested
+on both; an API with no URL of either kind is skipped, naming the flag to add. The key is the
+provider's environment variable when set, else the key the mock accepts
+(:data:`~harness.mock.config.MOCK_KEY`, or the one ``mock_config`` gives for the provider), so a
+served mock works with no setup."""
 
 from __future__ import annotations
 
@@ -30,25 +33,37 @@ class UrlTarget(NetworkTarget):
     def __init__(self, options: TargetOptions | None = None, *,
                  mock_config: MockConfig | None = None, retry: RetryPolicy | None = None) -> None:
         super().__init__(options, mock_config=mock_config, retry=retry)
-        url = self.options.base_url
-        if not url:
+        url, per_api = self.options.base_url, self.options.base_urls
+        if not url and not per_api:
             raise UsageError("the url target needs --base-url (--vlm-base-url under pytest): the "
-                             "root of a served mock or gateway (http://127.0.0.1:8765) or one API's base (https://gw.example/v1)")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"--base-url (--vlm-base-url) must be an http(s) URL with a host, not {url!r}")
-        self.root = url.rstrip("/")
-        self.direct = parts.path not in ("", "/")  # a path means: one API's base, used as is
+                             "root of a served mock or gateway (http://127.0.0.1:8765), one API's "
+                             "base (https://gw.example/v1), or API=URL per API")
+        for given in ([url] if url else []) + list(per_api.values()):
+            parts = urlsplit(given)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise UsageError(f"--base-url (--vlm-base-url) must be an http(s) URL with a host, "
+                                 f"not {given!r}")
+        self.root = url.rstrip("/") if url else ""
+        self.direct = urlsplit(url).path not in ("", "/") if url else False  # a path: one API's base
+        self.per_api = {api: u.rstrip("/") for api, u in per_api.items()}
 
     def api_base(self, profile: Profile, api: Api, host: str = "default") -> str:
+        if api.protocol.name in self.per_api:
+            return self.per_api[api.protocol.name]
         return self.root if self.direct else f"{self.root}{api.mock_prefix(host)}"
 
     def skip_reason(self, profile: Profile, api: Api) -> str | None:
         first = profile.apis[0]
+        if api.protocol.name in self.per_api:
+            return None
+        if not self.root:
+            return (f"no base URL for {api.protocol.name}: add --base-url "
+                    f"{api.protocol.name}=URL (--vlm-base-url under pytest)")
         if self.direct and api.protocol.name != first.protocol.name:
             return (f"--vlm-base-url {self.root} has a path, so it is taken as the base of "
-                    f"{profile.name}'s first API ({first.protocol.name}) only; give the server's "
-                    "root URL to reach every API in the mock layout")
+                    f"{profile.name}'s first API ({first.protocol.name}) only; add --base-url "
+                    f"{api.protocol.name}=URL, or give the server's root URL to reach every API "
+                    "in the mock layout")
         return None
 
     def key(self, profile: Profile, api: Api) -> str | None:

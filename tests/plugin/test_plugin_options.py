@@ -17,11 +17,14 @@ def test_options_and_ini_keys_appear_in_help(pytester: pytest.Pytester) -> None:
         "VLM contract harness:",
         "  --vlm-target=KIND*mock (default), url, cassette, live or local",
         "  --vlm-provider=NAMES*",
-        "  --vlm-base-url=URL*",
         "  --vlm-record-mode=MODE*",
         "  --vlm-seed=N*",
+        "  --vlm-base-url=*API=*URL*",
+        "  --vlm-header=*API:*NAME=VALUE*",
+        "  --vlm-model=MODEL=ALIAS*",
+        "  --vlm-config=FILE*",
     ])
-    result.stdout.fnmatch_lines(["  vlm_target (string)*", "  vlm_base_url (string)*"])
+    result.stdout.fnmatch_lines(["  vlm_target (string)*", "  vlm_base_url (linelist)*"])
 
 
 def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
