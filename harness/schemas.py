@@ -2,7 +2,7 @@
 
 Schemas live in ``schemas/<protocol>/<kind>.json`` (``<protocol>/<kind>`` is how code names
 them) and are written in the common subset of draft-07 and 2020-12, so the same file serves the
-jsonschema validator, hypothesis-jsonschema (draft-07 at most) and schemathesis (OpenAPI 3.1).
+jsonschema validator, our request strategies and schemathesis (OpenAPI 3.1).
 Cross-file ``$ref`` are relative paths; :func:`resolved` inlines them into one self-contained
 schema for generators and OpenAPI assembly. A provider's dialect is an overlay combined with
 ``allOf``, never an edited copy.

@@ -89,8 +89,11 @@ def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]]
         path = request.url.path
         protocol = next((proto for p, proto in prefixes if path.startswith(f"{p}/")), "openai-chat")
         what = "no such endpoint" if status == 404 else "method not allowed"
-        return error_response(protocol, status, f"{what}: {request.method} {short(path)}",
-                              request_id=f"req_route_{seed}_{next(ids):06d}")
+        response = error_response(protocol, status, f"{what}: {request.method} {short(path)}",
+                                  request_id=f"req_route_{seed}_{next(ids):06d}")
+        # RFC 9110 15.5.6: a 405 lists the allowed methods (Starlette's exception carries them).
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
 
     return {404: refuse, 405: refuse}
 

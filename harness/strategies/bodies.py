@@ -9,8 +9,8 @@ real files rather than random base64; free text is capped at a few characters, a
 items, and typed objects get only their documented fields. Media fields are found by shape,
 not by path, so a new protocol that reuses the shared URL definitions works unchanged. The
 structure (closed objects, arrays, oneOf/anyOf) is assembled here with Hypothesis' own
-combinators and every leaf goes to ``hypothesis_jsonschema.from_schema``; the reason is speed
-(see docs/generation.md). Every example is filtered through the schema, so a generator bug
+combinators and every leaf goes to :func:`harness.strategies.leaves.leaf` (see
+docs/generation.md). Every example is filtered through the schema, so a generator bug
 shows up as a health-check failure, never as an invalid "valid" request. :func:`mutations`
 breaks exactly one top-level rule of a valid body (drop a required field, a wrong type, a
 number out of range, an unknown enum value), so every invalid request has a known cause.
@@ -27,15 +27,14 @@ from typing import Any
 
 import jsonschema
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 from harness import schemas
 from harness.errors import UsageError
 from harness.providers import Api, Operation, Profile
+from harness.strategies.leaves import ITEMS_MAX, leaf
 from harness.strategies.media import data_urls, media_urls
 
 TEXT_MAX = 24  # characters of free text (prompts, names): enough to vary, cheap to build
-ITEMS_MAX = 3  # items of an array without a tighter bound (messages, content parts, stops)
 _FORMAT = "vlm-media-"
 _ANTHROPIC_SOURCE = "anthropic-image-source"
 # Stands in for an object-valued media field until it is filled; longer than any capped text,
@@ -143,7 +142,7 @@ _COMBINATORS = frozenset({"oneOf", "anyOf", "allOf"})
 
 def _fold_overlay(node: dict[str, Any]) -> dict[str, Any] | None:
     """``allOf: [object, overlay...]`` as one object whose overlaid fields carry an ``allOf``
-    each (leaves hypothesis-jsonschema merges well), or None for any other ``allOf``."""
+    each (leaves the leaf generator merges), or None for any other ``allOf``."""
     base, *overlays = node["allOf"]
     if not (isinstance(base, dict) and "properties" in base and all(
             isinstance(o, dict) and set(o) <= {"properties", "required"} for o in overlays)):
@@ -160,9 +159,9 @@ def _fold_overlay(node: dict[str, Any]) -> dict[str, Any] | None:
 
 def _compile(node: Any) -> st.SearchStrategy[Any]:
     """A strategy for a prepared schema: structure (closed objects, arrays, oneOf/anyOf) is
-    assembled here once; every other node goes to ``hypothesis_jsonschema.from_schema``."""
+    assembled here once; every other node goes to :func:`~harness.strategies.leaves.leaf`."""
     if not isinstance(node, dict):
-        return from_schema(node, custom_formats=FORMATS, allow_x00=False)
+        return leaf(node, FORMATS, _compile)
     fmt = node.get("format", "")
     if fmt in FORMATS:
         return FORMATS[fmt]
@@ -185,7 +184,7 @@ def _compile(node: Any) -> st.SearchStrategy[Any]:
             "type", "items", "minItems", "maxItems"}:
         return st.lists(_compile(node["items"]), min_size=node.get("minItems", 0),
                         max_size=node.get("maxItems"))
-    return from_schema(node, custom_formats=FORMATS, allow_x00=False)
+    return leaf(node, FORMATS, _compile)
 
 
 def _validator(node: dict[str, Any]) -> jsonschema.Draft7Validator:
