@@ -19,6 +19,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from harness import media, schemas
+from harness.mock import accept, base64_pattern
 
 MAX_ECHO = 80  # characters of a client value a message may quote
 
@@ -106,55 +107,10 @@ def _type(validator: Any, types: Any, instance: Any, schema: Any) -> Any:
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
     if not validator.is_type(instance, "string"):
         return
-    head = _base64_head(pattern)
-    ok = re.search(pattern, instance) if head is None else _matches_base64(head, instance)
+    head = base64_pattern.base64_head(pattern)
+    ok = re.search(pattern, instance) if head is None else base64_pattern.matches_base64(head, instance)
     if not ok:
         yield ValidationError(f"{_brief(instance)} does not match {pattern!r}")
-
-
-# The schemas' data-URL and bare-base64 patterns end in a base64 body. re walks it a character
-# at a time: ~30 ms for the 13.3 MB of a 10 MB image, a third of validating such a request.
-# Deleting the alphabet with bytes.translate answers the same question about 4x faster. The
-# verdict must stay exactly re.search's (tests/unit/mock/test_validation.py compares both),
-# and media.parse cannot stand in for it: it is stricter (whole quanta), it runs after the
-# schema, and a schema violation is reported with the schema's message.
-_BASE64_TAIL = "[A-Za-z0-9+/]+={0,2}$"
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_SLICE = 1 << 20  # encode and scan in slices: no full copy of the string at any moment
-
-
-@lru_cache(maxsize=256)
-def _base64_head(pattern: str) -> re.Pattern[str] | None:
-    """For ``^<head>[A-Za-z0-9+/]+={0,2}$`` with a head that is empty or ends in a literal
-    ',', the compiled head; None for any other pattern (re.search checks those).
-
-    The comma fixes where the body starts (after the last ',', since the body has none), so
-    the head can be matched on its own; alternation, groups (lookaround, flags), anchors or
-    escapes in the head could reach across that split, so such patterns keep plain re."""
-    head = pattern.removesuffix(_BASE64_TAIL)
-    plain = not any(c in head for c in "|()$\\")  # no alternation, group, anchor or escape
-    if head != pattern and (head == "^" or (head.startswith("^") and head.endswith(",") and plain)):
-        return re.compile(head)
-    return None
-
-
-def _matches_base64(head: re.Pattern[str], instance: str) -> bool:
-    """``re.search(head.pattern + _BASE64_TAIL, instance)``, computed without re on the body."""
-    start = 0
-    if head.pattern != "^":
-        start = instance.rfind(",") + 1
-        if not start or not head.fullmatch(instance, 0, start):
-            return False
-    end = len(instance) - instance.endswith("\n")  # "$" also matches before a final newline
-    last = instance[max(start, end - 3):end]
-    padding = len(last) - len(last.rstrip("="))
-    if padding > 2 or end - padding <= start:
-        return False
-    for i in range(start, end - padding, _SLICE):
-        part = instance[i:min(i + _SLICE, end - padding)]
-        if not part.isascii() or part.encode().translate(None, _BASE64_ALPHABET):
-            return False
-    return True
 
 
 def _enum(validator: Any, enums: list[Any], instance: Any, schema: Any) -> Any:
@@ -254,8 +210,14 @@ def _best(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationErro
 
 def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
                    status: int = 400) -> Problem | None:
-    """The most relevant schema violation, or None. An unknown model answers 404."""
-    validator = _validator(name, json.dumps(overlay, sort_keys=True) if overlay else "")
+    """The most relevant schema violation, or None. An unknown model answers 404.
+
+    A compiled validator answers valid requests (:mod:`harness.mock.accept`); the explaining
+    one below runs only on the others, so every request is walked once when it is valid."""
+    key = accept.overlay_key(overlay)
+    if accept.accepts(instance, name, key):
+        return None
+    validator = _validator(name, key)
     error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is None:
         return None

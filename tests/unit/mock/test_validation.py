@@ -1,89 +1,27 @@
-"""The mock's lean ``pattern`` keyword: its base64 fast path gives re.search's verdicts.
+"""Whole requests get the same verdict from the mock's fast paths as from plain jsonschema.
 
-Patterns ending in a base64 body (data URLs, bare base64) are checked without re over the
-body (see ``harness/mock/validation.py``), because that regex was a third of validating a
-10 MB image. These tests hold it to re.search on generated strings, across its slice
-boundaries, and on whole requests: the same schema problem (or none) and then the same media
-verdict, with and without the fast path.
+The accept path (a compiled jsonschema-rs validator, harness/mock/accept.py) and the base64
+pattern check without re (harness/mock/base64_pattern.py) must change no answer: the same
+schema problem (or none) and then the same media verdict, with and without them.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
-import re
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
 from harness import providers
-from harness.mock import validation
+from harness.mock import accept, base64_pattern, validation
 from harness.mock.anthropic_messages import SCHEMA as ANTHROPIC
 from harness.mock.openai_chat import SCHEMA as OPENAI_CHAT
 from harness.mock.openai_chat import media_items
-
-SCHEMAS = Path(validation.__file__).resolve().parents[2] / "schemas"
-
-
-def patterns(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*map(patterns, node)) if node else set()
-    if isinstance(node, dict):
-        own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
-        return own.union(*map(patterns, node.values()))
-    return set()
-
-
-SHIPPED = sorted(set().union(*(patterns(json.loads(p.read_text()))
-                               for p in SCHEMAS.rglob("*.json"))))
-FAST = [p for p in SHIPPED if validation._base64_head(p) is not None]
-DATA_URL = "^data:[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}$"
-
-
-def test_the_shipped_base64_patterns_take_the_fast_path() -> None:
-    assert DATA_URL in FAST and "^[A-Za-z0-9+/]+={0,2}$" in FAST
-    # An http(s) URL pattern, or a base64 pattern with another tail, keeps re.search.
-    assert all(p.endswith(validation._BASE64_TAIL) for p in FAST)
-    for other in ("^https?://x[A-Za-z0-9+/]+={0,2}$", "^(a|b,)[A-Za-z0-9+/]+={0,2}$",
-                  "^a|b,[A-Za-z0-9+/]+={0,2}$", "^[A-Za-z0-9+/]+=*$", "^data:x,\\d"):
-        assert validation._base64_head(other) is None, other
-
-
-# Strings near the shapes that matter: base64 runs with misplaced padding, commas, line
-# breaks, URL-safe and non-ASCII characters, behind real and broken data: headers.
-PIECES = st.sampled_from(["A", "z", "0", "+", "/", "=", "==", "-", "_", " ", "\n", ",", ";",
-                          "é", "data:", "image/png", ";base64,", "QUJD", "data:image/png;base64,"])
-TEXT = st.lists(PIECES, max_size=24).map("".join)
-
-
-@settings(max_examples=600, deadline=None)
-@given(pattern=st.sampled_from(FAST), text=TEXT, prefix=st.booleans(),
-       slice_chars=st.sampled_from([1, 3, 4, 7, 1 << 20]))
-def test_fast_path_agrees_with_re_search(pattern: str, text: str, prefix: bool,
-                                         slice_chars: int) -> None:
-    value = f"data:image/png;base64,{text}" if prefix else text
-    head = validation._base64_head(pattern)
-    assert head is not None
-    with mock.patch.object(validation, "_SLICE", slice_chars):
-        assert validation._matches_base64(head, value) == bool(re.search(pattern, value))
-
-
-def test_a_bad_character_is_found_in_any_slice() -> None:
-    body = base64.b64encode(bytes(range(256)) * 64).decode()
-    head = validation._base64_head(DATA_URL)
-    assert head is not None
-    with mock.patch.object(validation, "_SLICE", 1000):
-        for at in (0, 999, 1000, 1001, len(body) - 1):
-            for bad in "-_ \né=":
-                value = f"data:image/png;base64,{body[:at]}{bad}{body[at + 1:]}"
-                got = validation._matches_base64(head, value)
-                assert got == bool(re.search(DATA_URL, value)), (at, bad)
 
 
 def png_or_jpeg(fmt: str) -> str:
@@ -114,8 +52,12 @@ def verdict(provider: str, schema: str, body: dict[str, Any], items: Any) -> Any
     return found if isinstance(found, validation.Problem) else [p.sha256 for p in found]
 
 
-def without_fast_path() -> Any:
-    return mock.patch.object(validation, "_base64_head", lambda pattern: None)
+@contextmanager
+def without_fast_path() -> Iterator[None]:
+    """Plain re for every pattern, and no accept path: the explaining validator alone."""
+    with mock.patch.object(base64_pattern, "base64_head", lambda pattern: None), \
+            mock.patch.object(accept, "accepts", lambda *args: False):
+        yield
 
 
 @pytest.mark.parametrize("other_error", [False, True], ids=["alone", "with-bad-temperature"])
