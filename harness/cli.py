@@ -142,8 +142,9 @@ def run(
         help="Cassettes the cassette target replays (default: the shipped ones).")] = None,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
-    concurrency: Annotated[int, typer.Option(
-        help="Cases in flight at once (network targets; results read as a sequential run's).")] = 1,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Cases in flight at once (network targets; results read as a sequential run's; 1)."
+    )] = None,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html."""
     from harness import runner_cli
@@ -152,19 +153,19 @@ def run(
     s = _settings(config, dict(
         target=target, provider=provider, checks=checks, base_url=base_url, header=header,
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
-        reports_dir=reports_dir, cassette_dir=cassettes_dir),
-        dict(target="mock", provider="all", seed=0, reports_dir="reports"))
+        reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency),
+        dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1))
     _one_of(s["target"], [k.value for k in TargetKind])
     _output_dir(Path(s["reports_dir"]), "--reports-dir")
     _at_least(s["max_requests"], 0, "--max-requests")
     _at_least(s["max_cost"], 0, "--max-cost")
-    _at_least(concurrency, 1, "--concurrency")
+    _at_least(s["concurrency"], 1, "--concurrency")
     return runner_cli.command(
         target=s["target"], provider=s["provider"], checks=s["checks"], base_url=s["base_url"],
         header=s["header"] or (), model=s["model"] or (), seed=s["seed"],
         max_requests=s["max_requests"], max_cost=s["max_cost"], reports_dir=Path(s["reports_dir"]),
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
-        concurrency=concurrency)
+        concurrency=s["concurrency"])
 
 
 @app.command()

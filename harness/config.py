@@ -106,6 +106,7 @@ KEYS: dict[str, Key] = {
     "reports_dir": Key("str", "where results.json, junit.xml and index.html go"),
     "cassette_dir": Key("str", "where cassettes are recorded and replayed"),
     "record_mode": Key("str", "vcrpy record mode of the cassette target"),
+    "concurrency": Key("int", "contract cases in flight at once within one run (default 1)"),
     "waiver": Key("tables", "[[waiver]] entries: known deviations that do not fail a run"),
 }
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from harness import __version__, providers
@@ -123,25 +123,33 @@ class Case:
         return f"{self.profile.name}-{self.api.protocol.name}-{self.spec.name}"
 
 
-def plan_cases(plan: Plan, profiles: list[Profile] | None = None) -> list[Case]:
-    """Every scenario case of ``plan`` in run order (provider, API, check), decided or not."""
-    scenarios = [s for s in select(plan.check_spec) if s.kind == "scenario"]
+def collect_cases(provider_spec: str = "all", check_spec: str | None = None,
+                  profiles: list[Profile] | None = None) -> list[Case]:
+    """Every scenario case in run order (provider, API, check), without a target: only what
+    the profiles decide (capabilities not offered) is decided here."""
+    scenarios = [s for s in select(check_spec) if s.kind == "scenario"]
     out: list[Case] = []
-    for profile in profiles if profiles is not None else providers.select(plan.provider_spec):
+    for profile in profiles if profiles is not None else providers.select(provider_spec):
         offered = profile.capabilities()
-        for api in profile.apis:
-            skip = plan.target.skip_reason(profile, api)
-            for spec in scenarios:
-                if not spec.applies(api):
-                    continue
-                if spec.capability not in offered:
-                    out.append(Case(spec, profile, api, Outcome.NOT_OFFERED,
-                                    f"{profile.name} does not offer {spec.capability}"))
-                elif skip:
-                    out.append(Case(spec, profile, api, Outcome.SKIP, skip))
-                else:
-                    out.append(Case(spec, profile, api))
+        out.extend(Case(spec, profile, api) if spec.capability in offered else
+                   Case(spec, profile, api, Outcome.NOT_OFFERED,
+                        f"{profile.name} does not offer {spec.capability}")
+                   for api in profile.apis for spec in scenarios if spec.applies(api))
     return out
+
+
+def on_target(case: Case, target: Target) -> Case:
+    """``case`` decided as skipped when ``target`` cannot reach its API (no key, no replay)."""
+    if case.outcome is not None:
+        return case
+    skip = target.skip_reason(case.profile, case.api)
+    return replace(case, outcome=Outcome.SKIP, reason=skip) if skip else case
+
+
+def plan_cases(plan: Plan, profiles: list[Profile] | None = None) -> list[Case]:
+    """Every case of ``plan`` in run order, decided where the profile or the target decides."""
+    return [on_target(case, plan.target)
+            for case in collect_cases(plan.provider_spec, plan.check_spec, profiles)]
 
 
 def run_case(plan: Plan, case: Case, *, exchange_checks: list[CheckSpec] | None = None,
@@ -226,10 +234,16 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
         return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
 
     per_case = _execute(plan_cases(plan, profiles), one, plan.concurrency)
-    meta = RunMeta(target=plan.target.kind.value, started_at=started,
+    return RunResult(meta=run_meta(plan, profiles, started, scrubber),
+                     cases=tuple(merge_cases([r for rows in per_case for r in rows])))
+
+
+def run_meta(plan: Plan, profiles: list[Profile], started: str,
+             scrubber: Scrubber | None = None) -> RunMeta:
+    """What a result says about its run; ``finished_at`` is now."""
+    return RunMeta(target=plan.target.kind.value, started_at=started,
                    finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    harness_version=__version__, schema_version=schema_version(),
                    seed=plan.seed, providers=tuple(p.name for p in profiles),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
-                   command=scrubber.text(plan.command))
-    return RunResult(meta=meta, cases=tuple(merge_cases([r for rows in per_case for r in rows])))
+                   command=(scrubber or Scrubber.from_env()).text(plan.command))

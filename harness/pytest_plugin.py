@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
+    from harness.cases import CaseRun
     from harness.mock.serve import ServedMock
     from harness.report.results import RunResult
     from harness.suite import VlmConfig
@@ -88,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     file_layer(config), ini_layer(config), cli_layer(config)  # bad values stop pytest at once
+    if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
+        config.pluginmanager.register(CaseReport(config), "vlm-case-report")
     config.addinivalue_line(
         "markers", "live(*providers): talks to a live provider; skipped, naming the variable, "
         "unless each named provider's key (default: --vlm-provider) is set")
@@ -143,6 +146,13 @@ def project_config(config: pytest.Config) -> Any:
         except HarnessError as exc:
             raise pytest.UsageError(str(exc).replace("--config", "--vlm-config")) from None
     return config.stash[_PROJECT]
+
+
+def project_layer(config: pytest.Config) -> VlmConfig:
+    """Defaults, then the config file, then the ini file: the layers below markers and the CLI."""
+    from harness.suite import VlmConfig
+
+    return VlmConfig().replace(**file_layer(config)).replace(**ini_layer(config))
 
 
 def file_layer(config: pytest.Config) -> dict[str, Any]:
@@ -203,10 +213,8 @@ def live_skip_reason(spec: str | tuple[str, ...]) -> str | None:
 def _live_reason(config: pytest.Config, item: pytest.Item, marker: pytest.Mark) -> str | None:
     names = tuple(marker.args) or tuple(filter(None, [marker.kwargs.get("provider")]))
     if not names:  # the provider setting, without the fixture layer (fixtures come later)
-        from harness.suite import VlmConfig
 
-        settings = VlmConfig().replace(**file_layer(config)).replace(**ini_layer(config))
-        names = (resolve(config, item, settings).provider,)
+        names = (resolve(config, item, project_layer(config)).provider,)
     return live_skip_reason(names if len(names) > 1 else names[0])
 
 
@@ -222,6 +230,85 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# --- one item per contract case (harness.contract(...).parametrize()) --------------------
+
+def _collection_settings(config: pytest.Config, node: pytest.Item | pytest.Collector) -> VlmConfig:
+    """Settings known at collection: command line > vlm marker > ini > config file (the
+    ``vlm_config`` fixture is not available before tests run)."""
+    return resolve(config, node, project_layer(config))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "vlm_case" not in metafunc.fixturenames:
+        return
+    from harness.cases import collect
+
+    try:
+        cases = collect(_collection_settings(metafunc.config, metafunc.definition))
+    except KeyError as exc:  # an unknown provider, check or setting: a usage error with choices
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc}") from None
+    metafunc.parametrize("vlm_case", cases, ids=[c.id for c in cases], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def _vlm_case_targets() -> Iterator[dict[Any, Target]]:
+    """One target per distinct settings for the session (per xdist worker): an in-process mock
+    each, or clients of the one served mock or gateway the settings name."""
+    targets: dict[Any, Target] = {}
+    yield targets
+    for target in targets.values():
+        target.close()
+
+
+@pytest.fixture
+def vlm_case(request: pytest.FixtureRequest, _vlm_case_targets: dict[Any, Target],
+             _vlm_checks: None) -> CaseRun:
+    """The contract case this item runs (parametrized by the plugin): ``vlm_case.check()``."""
+    from harness.cases import CaseRun
+    from harness.errors import HarnessError
+
+    settings = _collection_settings(request.config, request.node)
+    key = settings.replace(reports_dir=None)
+    if key not in _vlm_case_targets:
+        try:
+            _vlm_case_targets[key] = settings.make_target()
+        except HarnessError as exc:
+            pytest.fail(f"vlm-harness: {exc}", pytrace=False)
+    return CaseRun(request.param, settings, _vlm_case_targets[key], request.node)
+
+
+class CaseReport:
+    """Collects the rows of every ``vlm_case`` item, the workers' too under xdist (their
+    reports reach the controller's ``pytest_runtest_logreport``), and writes one merged
+    results.json / junit.xml / index.html at session end when a reports folder is set."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from datetime import UTC, datetime
+
+        self.config = config
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.payloads: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            from harness.cases import rows_of
+
+            self.payloads.extend(rows_of(report.user_properties))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        reports_dir = {**file_layer(self.config), **ini_layer(self.config),
+                       **cli_layer(self.config)}.get("reports_dir")
+        if not (self.payloads and reports_dir):
+            return
+        from pathlib import Path
+
+        from harness.cases import merged_result
+        from harness.runner_cli import write_reports
+
+        args = shlex.join(["pytest", *self.config.invocation_params.args])
+        write_reports(merged_result(self.payloads, started=self.started, command=args), Path(reports_dir))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -241,9 +328,8 @@ def vlm_config(pytestconfig: pytest.Config) -> VlmConfig:
     """The project layer: defaults, the config file, then the ini file. Override it in a conftest
     to change a project's defaults, deriving from the parent:
     ``return vlm_config.replace(provider="mimo")``."""
-    from harness.suite import VlmConfig
 
-    return VlmConfig().replace(**file_layer(pytestconfig)).replace(**ini_layer(pytestconfig))
+    return project_layer(pytestconfig)
 
 
 @pytest.fixture
