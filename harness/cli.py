@@ -186,6 +186,9 @@ def drift(
     seed: Annotated[int | None, typer.Option(help="Seed of the probe requests (0).")] = None,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    docs: Annotated[bool, typer.Option("--docs", help=(
+        "Instead of probing, fetch each provider's published specs and diff them with the "
+        "project's schemas and the copy kept under <baselines-dir>/docs/."))] = False,
 ) -> int:
     """Probe each provider, compare with its baseline; exit 1 on breaking drift."""
     from harness.drift import run as drift_run
@@ -194,6 +197,14 @@ def drift(
     s = _settings(config, dict(target=target, provider=provider, base_url=base_url,
                                header=header, model=model, seed=seed, max_requests=max_requests),
                   dict(target="live", provider="all", seed=0))
+    if docs:
+        from harness.specs import docs as docs_drift
+
+        _output_dir(reports_dir, "--reports-dir")
+        _output_dir(baselines_dir, "--baselines-dir")
+        return docs_drift.command(provider=s["provider"], baselines_dir=baselines_dir / "docs",
+                                  reports_dir=reports_dir, update_baseline=update_baseline,
+                                  quiet=quiet)
     _one_of(s["target"], known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _output_dir(baselines_dir, "--baselines-dir")
@@ -265,14 +276,40 @@ def report(
 @app.command()
 @_clean_errors
 def diff(
-    old: Annotated[Path, typer.Argument(help="Old schema file, OpenAPI document or folder.")],
+    old: Annotated[Path, typer.Argument(
+        help="Older spec: schema file, schema bundle, OpenAPI document or schema folder.")],
     new: Annotated[Path, typer.Argument(help="New version of the same.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable changes.")] = False,
+    reverse: Annotated[bool, typer.Option(
+        "--reverse", help="Treat NEW as the older side.")] = False,
 ) -> int:
-    """Print a migration guide from OLD to NEW; exit status 1 when a change is breaking."""
-    from harness.drift import guide
+    """Print a migration guide from OLD to NEW (folders, schema bundles, OpenAPI documents,
+    in any pair); exit status 1 when a change is breaking."""
+    from harness.specs import migration
 
-    return guide.command_diff(old=old, new=new, as_json=as_json)
+    return migration.command(old=old, new=new, as_json=as_json, reverse=reverse)
+
+
+@app.command("import")
+@_clean_errors
+def import_(
+    spec: Annotated[str, typer.Argument(help="A published schema bundle: a file or a URL.")],
+    protocol: Annotated[str, typer.Option(help="The protocol it defines, e.g. minicpm-o-realtime.")],
+    revision: Annotated[str | None, typer.Option(help="The protocol revision it is.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write here instead of schemas/<protocol>[/<revision>].")] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where the migration guide goes.")] = Path(
+        "reports"),
+) -> int:
+    """Write a published spec in the project's layout (one schema per message, x-source
+    provenance) and a migration guide against the schemas it replaces; exit 1 on conflicts."""
+    from harness.specs import importer
+
+    if output is not None:
+        _output_dir(output, "-o/--output")
+    _output_dir(reports_dir, "--reports-dir")
+    return importer.command(spec=spec, protocol=protocol, revision=revision, output=output,
+                            reports_dir=reports_dir)
 
 
 @app.command()

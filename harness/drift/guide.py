@@ -1,19 +1,16 @@
 """Print classified changes as a migration guide: what a client must change, may use, can ignore.
 
-Used by ``vlm-harness diff OLD NEW`` (two versions of a schema, an OpenAPI document or a protocol
-folder) and meant for any other list of :class:`~harness.drift.classify.Change` (a drift run
+Used by ``vlm-harness diff OLD NEW`` (:mod:`harness.specs.migration`), ``drift --docs`` and
+any other list of :class:`~harness.drift.classify.Change` (a drift run
 against a baseline). Each line reads ``pointer: old → new — what a client must do``; breaking
 changes come first under "Must change", then "Slower" (latency), "May use" (additive) and
-"Cosmetic". ``--json`` prints the same changes as data. The exit status is 1 when anything
-breaking was found, so CI can gate on it.
+"Cosmetic".
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -75,22 +72,3 @@ def render(changes: list[Change], console: Console, title: str,
         if len(group) > limit:
             console.print(Text(f"  … {len(group) - limit} more (use --json to list them all)",
                                style="dim"))
-
-
-def command_diff(old: Path, new: Path, as_json: bool = False) -> int:
-    """``vlm-harness diff OLD NEW``: print the migration guide; 1 when something breaks."""
-    from harness.drift.schema_diff import diff
-
-    changes = diff(old, new)
-    if as_json:
-        doc = {"old": str(old), "new": str(new), "summary": summary(changes),
-               "changes": [c.to_dict() for c in changes]}
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    else:
-        # soft_wrap: long pointers must stay on one line so the guide can be grepped.
-        render(changes, Console(soft_wrap=True, highlight=False),
-               f"Migration guide: {old} → {new}")
-    return 1 if any(c.is_breaking for c in changes) else 0
-
-
-command = command_diff

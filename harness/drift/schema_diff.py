@@ -1,14 +1,15 @@
-"""Diff two versions of a contract document and classify each change for the client.
+"""Compare two flattened schemas and classify each change for the client.
 
-:func:`diff` takes two JSON Schema files, two OpenAPI documents or two protocol folders (see
-:mod:`~harness.drift.protocol_diff`). Whether a change breaks a client depends on which way the
-data flows: the client *sends* requests and client events, where a new required field or a
-narrowed enum breaks it and a new optional field does not; it *receives* responses and server
-events, where a removed field or a field that may now be missing breaks it, a new field is
-additive and a widened enum is additive-with-a-warning (exhaustive switches). Direction comes
-from file names (``client-*``/``request*``/``input*`` sent, ``server-*``/``response*``/
-``event*``/``chunk*`` received) and from OpenAPI ``requestBody`` versus ``responses``. Fields
-that moved or were renamed are matched by name similarity and reported as one move each.
+:func:`compare_schemas` is the field-level core of every spec diff (:mod:`harness.specs.diff`).
+Whether a change breaks a client depends on which way the data flows: the client *sends*
+requests and client events, where a new required field or a narrowed enum breaks it and a new
+optional field does not; it *receives* responses and server events, where a removed field or a
+field that may now be missing breaks it, a new field is additive and a widened enum is
+additive-with-a-warning (exhaustive switches). Direction comes from file names (``client-*``/
+``request*``/``input*`` sent, ``server-*``/``response*``/``event*``/``chunk*`` received) or
+from the reader (OpenAPI ``requestBody`` versus ``responses``, a bundle's ``client_event``
+versus ``server_event``). Fields that moved or were renamed are matched by name similarity and
+reported as one move each.
 """
 
 from __future__ import annotations
@@ -16,19 +17,16 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 from enum import Enum
-from pathlib import Path
-from typing import Any
 
+from harness.drift import wording
 from harness.drift.classify import Change, Kind
-from harness.drift.schema_walk import Node, Resolver, flatten, read_document
-from harness.errors import UsageError
+from harness.drift.schema_walk import Node
 
 B, A, C = Kind.BREAKING, Kind.ADDITIVE, Kind.COSMETIC
 WARN = " (warn: clients with exhaustive switches must handle it)"
 LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
 UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
 FIELD_MATCH = 0.7
-SHORT = 80
 
 
 class Direction(str, Enum):
@@ -50,11 +48,6 @@ def direction_of(name: str) -> Direction:
     if RESPONSE_WORDS & set(words):
         return Direction.RESPONSE
     return Direction.REQUEST if REQUEST_WORDS & set(words) else Direction.RESPONSE
-
-
-def short(value: Any) -> Any:
-    text = value if isinstance(value, str) else None
-    return text if text is None or len(text) <= SHORT else f"{text[:SHORT - 1]}…"
 
 
 def _ptr(label: str, path: str) -> str:
@@ -197,8 +190,7 @@ def compare_nodes(o: Node, n: Node, direction: Direction, ptr: str,
                           "open", "closed") if req
                    else Change(C, ptr, "no undocumented fields any more", "open", "closed"))
     if describe and o.description != n.description:
-        out.append(Change(C, ptr, "description changed", short(o.description) or None,
-                          short(n.description) or None))
+        out.append(wording.describe(o.description, n.description, ptr))
     return out
 
 
@@ -237,48 +229,3 @@ def compare_schemas(old: dict[str, Node], new: dict[str, Node], direction: Direc
     for p in sorted(set(old) & set(new) - skip):
         out.extend(compare_nodes(old[p], new[p], direction, _ptr(new_label, p)))
     return out
-
-
-SCHEMA_WORDS = frozenset({"$schema", "$ref", "$id", "type", "properties", "items", "allOf",
-                          "anyOf", "oneOf", "not", "enum", "const", "required",
-                          "additionalProperties", "if", "definitions", "format", "pattern"})
-
-
-def _document_kind(doc: Any, path: Path) -> str:
-    if not isinstance(doc, dict):
-        raise UsageError(f"{path}: not a JSON Schema or OpenAPI document (top level is "
-                         f"{type(doc).__name__}, not an object)")
-    if "openapi" in doc or "swagger" in doc:
-        return "an OpenAPI document"
-    if doc and not SCHEMA_WORDS & doc.keys():
-        raise UsageError(f"{path}: not a JSON Schema or OpenAPI document (no schema keyword "
-                         f"at the top level; keys: {', '.join(sorted(doc)[:6])})")
-    return "a JSON Schema"
-
-
-def diff(old: Path, new: Path) -> list[Change]:
-    """Classified changes from ``old`` to ``new`` (files or protocol folders), breaking first."""
-    # Both build on this module, so they are imported here rather than at the top.
-    from harness.drift import openapi_diff, protocol_diff
-
-    for path in (old, new):
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
-    if old.is_dir() != new.is_dir():
-        raise UsageError(f"cannot diff a folder with a file: {old} vs {new}")
-    if old.is_dir():
-        out = protocol_diff.diff_folders(old, new)
-    else:
-        before, after = read_document(old), read_document(new)
-        # Two unrelated files (a schema and a profile, an array, a schema and an OpenAPI
-        # document) used to yield "no changes" or a bogus guide; refuse them by name instead.
-        kinds = {path: _document_kind(doc, path) for path, doc in ((old, before), (new, after))}
-        if kinds[old] != kinds[new]:
-            raise UsageError(f"cannot diff {kinds[old]} {old} with {kinds[new]} {new}")
-        if kinds[old] == "an OpenAPI document":
-            out = openapi_diff.diff_openapi(old, new, before, after)
-        else:
-            resolver = Resolver()
-            out = compare_schemas(flatten(before, old, resolver), flatten(after, new, resolver),
-                                  direction_of(new.stem), new.stem)
-    return sorted(out, key=lambda c: -c.kind.rank)

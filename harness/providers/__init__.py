@@ -138,6 +138,16 @@ class Api:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedSpec:
+    """A machine-readable spec the provider publishes (watched by ``drift --docs``)."""
+
+    name: str
+    url: str
+    compare: str = ""  # the project schemas derived from it (a schemas/ name), if any
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     title: str
@@ -147,6 +157,7 @@ class Profile:
     errors: Mapping[str, Mapping[str, Any]]
     notes: tuple[str, ...] = ()
     source: Source | None = None
+    specs: tuple[PublishedSpec, ...] = ()
 
     def api(self, protocol: str) -> Api:
         for api in self.apis:
@@ -205,7 +216,9 @@ def parse(raw: Any, where: str) -> Profile:
                                  for k, v in raw.get("limits", {}).items()}),
         dialect=MappingProxyType(dialect),
         errors=MappingProxyType({k: v for k, v in raw.get("errors", {}).items()
-                                 if not k.startswith("x-")}))
+                                 if not k.startswith("x-")}),
+        specs=tuple(PublishedSpec(s["name"], s["url"], s.get("compare", ""),
+                                  Source.from_schema(s)) for s in raw.get("specs", ())))
 
 
 def load_file(path: Path) -> Profile:
