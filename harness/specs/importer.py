@@ -123,7 +123,7 @@ def derived_from(path: Path, document: str) -> bool:
     return bool(theirs) and Path(urlsplit(theirs).path).name == Path(urlsplit(document).path).name
 
 
-def _dialect_conflicts(name: str, files: dict[str, dict[str, Any]]) -> list[str]:
+def dialect_conflicts(name: str, files: dict[str, dict[str, Any]]) -> list[str]:
     from harness import providers
 
     out = []
@@ -145,7 +145,7 @@ def import_spec(spec_path: Path, name: str, dest: Path, replaced: Path,
     from harness.specs.migration import diff_specs
 
     files = layout(read_spec(spec_path), name, document)
-    result = Imported(conflicts=_dialect_conflicts(name, files))
+    result = Imported(conflicts=dialect_conflicts(name, files))
     with tempfile.TemporaryDirectory(prefix="vlm-import-") as scratch:
         for file, schema in files.items():
             (Path(scratch) / file).write_text(json.dumps(schema, indent=2, ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""Unit tests of harness.drift.schema_diff / protocol_diff: direction-aware classification."""
+"""Unit tests of the field-level diff (harness.drift.schema_diff) through harness.specs.migration."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from harness.drift.classify import Change, Kind
 from harness.drift.schema_diff import Direction, direction_of
-from harness.specs.migration import diff_paths as diff
 from harness.errors import UsageError
+from harness.specs.migration import diff_paths as diff
 
 ROOT = Path(__file__).resolve().parents[3]
 REALTIME = ROOT / "schemas" / "minicpm-o-realtime"
