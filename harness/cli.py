@@ -200,6 +200,9 @@ def drift(
     if docs:
         from harness.specs import docs as docs_drift
 
+        if target is not None or base_url:
+            raise UsageError("--docs fetches published specs and probes nothing: drop --target "
+                             "and --base-url")
         _output_dir(reports_dir, "--reports-dir")
         _output_dir(baselines_dir, "--baselines-dir")
         return docs_drift.command(provider=s["provider"], baselines_dir=baselines_dir / "docs",
@@ -282,12 +285,16 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable changes.")] = False,
     reverse: Annotated[bool, typer.Option(
         "--reverse", help="Treat NEW as the older side.")] = False,
+    ignore_provenance: Annotated[bool, typer.Option(
+        "--ignore-provenance", help="Skip each message's own root title and description.")
+    ] = False,
 ) -> int:
     """Print a migration guide from OLD to NEW (folders, schema bundles, OpenAPI documents,
     in any pair); exit status 1 when a change is breaking."""
     from harness.specs import migration
 
-    return migration.command(old=old, new=new, as_json=as_json, reverse=reverse)
+    return migration.command(old=old, new=new, as_json=as_json, reverse=reverse,
+                             provenance=not ignore_provenance)
 
 
 @app.command("import")

@@ -115,6 +115,9 @@ def check(provider: str, spec: PublishedSpec, folder: Path, baselines: Path,
         root = schemas.schema_root()
         ours = root / spec.compare if (root / spec.compare).is_dir() else (
             root / f"{spec.compare}.json")
+        if not ours.exists():
+            raise UsageError(f"harness/providers/{provider}.yaml: specs {spec.name}: compare "
+                             f"{spec.compare!r} names no schema folder or file under {root}")
         out.against_project = [c.at(provider, spec.name) for c in
                                diff_specs(read_spec(ours), fresh, provenance=False)]
     kept = baselines / provider / copy.name

@@ -21,6 +21,7 @@ from harness.drift.schema_walk import (
     is_definitions_only,
     is_union,
 )
+from harness.errors import UsageError
 from harness.specs.bundle import message_facts
 from harness.specs.facts import Fact, extract
 from harness.specs.model import Message, Spec, reader
@@ -39,6 +40,8 @@ def _text(doc: Any) -> str:
 def read_folder(folder: Path, _doc: Any = None) -> Spec:
     resolver = Resolver()
     files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    if not files:  # two empty folders would otherwise diff as "no changes"
+        raise UsageError(f"{folder}: no .json or .yaml schema in this folder")
     docs = {p.resolve(): resolver.doc(p) for p in files}
     flows: dict[Path, Direction] = {}
     for path, doc in docs.items():

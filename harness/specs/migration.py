@@ -72,7 +72,8 @@ def diff_paths(old: Path, new: Path, provenance: bool = True) -> list[Change]:
     return diff_specs(before, after, provenance)
 
 
-def command(old: Path, new: Path, as_json: bool = False, reverse: bool = False) -> int:
+def command(old: Path, new: Path, as_json: bool = False, reverse: bool = False,
+            provenance: bool = True) -> int:
     """Print the migration guide from the older to the newer; 1 when something breaks."""
     from rich.console import Console
 
@@ -80,7 +81,7 @@ def command(old: Path, new: Path, as_json: bool = False, reverse: bool = False) 
 
     if reverse:
         old, new = new, old
-    changes = diff_paths(old, new)
+    changes = diff_paths(old, new, provenance)
     if as_json:
         doc = {"older": str(old), "newer": str(new), "summary": guide.summary(changes),
                "changes": [c.to_dict() for c in changes]}

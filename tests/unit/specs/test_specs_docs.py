@@ -119,3 +119,9 @@ def test_cli_drift_docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "modelbest/realtime-protocol-schema" in result.output
     assert "1 published spec(s): 0 not checked, 0 with breaking changes" in result.output
     assert (tmp_path / "b" / "docs" / "modelbest" / "realtime-protocol-schema.json").is_file()
+
+
+def test_docs_refuses_probe_options(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["drift", "--docs", "--target", "mock",
+                                      "--reports-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--docs fetches published specs" in result.output

@@ -32,6 +32,8 @@ def test_import_reproduces_the_earlier_folder(tmp_path: Path) -> None:
     assert diff_paths(out, EARLIER, provenance=False) == []
     guide = (tmp_path / "reports" / "import-minicpm-o-realtime-earlier.md").read_text()
     assert "No changes: nothing to migrate." in guide
+    cli = CliRunner().invoke(app, ["diff", "--ignore-provenance", str(EARLIER), str(out)])
+    assert cli.exit_code == 0 and "No changes" in cli.output, cli.output
 
 
 def test_imported_files_carry_id_and_provenance(tmp_path: Path) -> None:

@@ -95,3 +95,9 @@ def test_every_kind_is_registered_and_picked_by_content(tmp_path: Path) -> None:
         read_spec(BUNDLE, kind="wsdl")
     with pytest.raises(UsageError, match=r"list\.json: not a JSON Schema.*\(list\)"):
         read_spec(write(tmp_path / "list.json", [1]))
+
+
+def test_a_folder_without_schemas_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    with pytest.raises(UsageError, match=r"a: no \.json or \.yaml schema"):
+        read_spec(tmp_path / "a")
