@@ -99,13 +99,17 @@ def _numbers(values: frozenset[str]) -> list[float]:
     return sorted(float(v) for v in values if re.fullmatch(r"\d+(?:\.\d+)?", v))
 
 
-def _query_change(subject: str, was: frozenset[str], now: frozenset[str], ptr: str) -> Change:
+def _query_change(subject: str, was: frozenset[str], now: frozenset[str], ptr: str,
+                  url_still_stated: bool) -> Change:
     if not was:
         return Change(A, ptr, f"query parameter {subject} now documented (in prose only); "
                       "a client may send it", None, "|".join(sorted(now)))
-    if not now:
-        return Change(B, ptr, f"query parameter {subject} no longer documented; stop sending it",
-                      "|".join(sorted(was)), None)
+    if not now:  # gone from a URL still written out is a removal; gone with the URL is wording
+        return Change(B, ptr, f"query parameter {subject} no longer documented; stop sending "
+                      "it", "|".join(sorted(was)), None) if url_still_stated else Change(
+            C, ptr, f"query parameter {subject} no longer stated in prose (the endpoint URL is "
+            "no longer written out); check the docs before relying on it",
+            "|".join(sorted(was)), None)
     old_values = {v for w in was for v in w.split(" ")[0].split("|")}
     new_values = {v for w in now for v in w.split(" ")[0].split("|")}
     dropped = sorted(old_values - new_values)
@@ -119,11 +123,8 @@ def _query_change(subject: str, was: frozenset[str], now: frozenset[str], ptr: s
 
 def _limit_change(fact: Fact, was: frozenset[str], now: frozenset[str], ptr: str,
                   sent: bool) -> Change:
-    before, after = _numbers(was), _numbers(now)
-    if not before or not after:
-        tighter = not before
-    else:
-        tighter = after[0] < before[0] if fact.upper else after[-1] > before[-1]
+    before, after = _numbers(was) or [0.0], _numbers(now) or [0.0]
+    tighter = after[0] < before[0] if fact.upper else after[-1] > before[-1]
     if sent:
         kind, what = (B, "stricter; stay within the new limit") if tighter else (
             A, "looser; a wider range is accepted")
@@ -134,12 +135,27 @@ def _limit_change(fact: Fact, was: frozenset[str], now: frozenset[str], ptr: str
                   "|".join(sorted(was)) or None, "|".join(sorted(now)) or None)
 
 
+def _moved(before: dict[tuple[str, str, str], frozenset[str]],
+           after: dict[tuple[str, str, str], frozenset[str]]) -> set[tuple[str, str, str]]:
+    """Keys of located facts that only moved: the same statement gone here, new there."""
+    gone = {(k[0], k[1], v): k for k, v in before.items() if k[2] and k not in after}
+    fresh = {(k[0], k[1], v): k for k, v in after.items() if k[2] and k not in before}
+    return {key for same in gone.keys() & fresh.keys() for key in (gone[same], fresh[same])}
+
+
 def diff_facts(old: Iterable[Fact], new: Iterable[Fact],
                sent: Callable[[str], bool]) -> list[Change]:
-    """Classified changes of prose facts; ``sent(where)`` says if the client sends that place."""
+    """Classified changes of prose facts; ``sent(where)`` says if the client sends that place.
+
+    Prose is reworded more often than APIs change, so a fact stated on one side only is a
+    cosmetic note ("now stated", "no longer stated"), except a new query parameter (something
+    a client may now use) and one that left an endpoint URL still written out (a removal).
+    Facts stated on both sides with different values are classified.
+    """
     before, after = grouped(old), grouped(new)
+    url_still_stated = any(k[0] == "query" for k in after)
     out: list[Change] = []
-    for key in sorted(set(before) | set(after)):
+    for key in sorted((set(before) | set(after)) - _moved(before, after)):
         was, now = before.get(key, frozenset()), after.get(key, frozenset())
         if was == now:
             continue
@@ -147,13 +163,13 @@ def diff_facts(old: Iterable[Fact], new: Iterable[Fact],
         ptr = f"{where or 'description'} ({kind}: {subject})"
         show_was, show_now = "|".join(sorted(was)) or None, "|".join(sorted(now)) or None
         if kind == "query":
-            out.append(_query_change(subject, was, now, ptr))
+            out.append(_query_change(subject, was, now, ptr, url_still_stated))
+        elif not (was and now):
+            out.append(Change(C, ptr, f"{subject} now stated in prose; check it" if now
+                              else f"{subject} no longer stated in prose", show_was, show_now))
         elif kind == "limit":
             out.append(_limit_change(Fact(kind, subject, "", where), was, now, ptr, sent(where)))
-        elif was and now:  # an id format or a sample rate that changed breaks parsers
+        else:  # an id format or a sample rate that changed breaks parsers
             out.append(Change(B, ptr, f"{subject} changed; clients that parse or produce it "
                               "must follow the new one", show_was, show_now))
-        else:
-            out.append(Change(C, ptr, f"{subject} now documented" if now
-                              else f"{subject} no longer documented", show_was, show_now))
     return out

@@ -204,3 +204,27 @@ def test_openapi_parameters_operations_and_response_fields(tmp_path: Path) -> No
         f"{base}/status 200#/logs": [Kind.ADDITIVE],
         "POST /fal-ai/mini-cpm 200#/logs": [Kind.ADDITIVE],
     }
+
+
+def test_prose_no_longer_stating_a_fact_is_not_a_removal(revision: Revise) -> None:
+    # the endpoint URL is no longer written out: its query parameters are not thereby removed
+    out = diff_paths(BUNDLE, revision(lambda d: d.update(description="Realtime messages.")))
+    assert {c.kind for c in out} == {Kind.COSMETIC}
+    mode = next(c for c in out if c.pointer == "description (query: mode)")
+    assert "no longer stated in prose" in mode.message
+    # but a parameter gone from a URL that is still written out is removed
+    out = diff_paths(BUNDLE, revision(lambda d: d.update(
+        description=d["description"].replace("?mode={video|audio}", "?lang=en"))))
+    assert {c.pointer: c.kind for c in out}["description (query: mode)"] is Kind.BREAKING
+
+
+def test_a_limit_that_moved_with_its_text_is_no_change(revision: Revise) -> None:
+    def move(doc: dict[str, Any]) -> None:
+        event = doc["definitions"]["client"]["input_audio_buffer.append"]
+        event["description"] = "Audio chunk. Minimum 4000 samples (250ms)."
+        audio = event["properties"]["audio"]
+        audio["description"] = audio["description"].replace(" Minimum 4000 samples (250ms).", "")
+
+    out = diff_paths(BUNDLE, revision(move))
+    assert not [c for c in out if "limit" in c.pointer]
+    assert {c.kind for c in out} == {Kind.COSMETIC}
