@@ -153,7 +153,8 @@ def run(
     s = _settings(config, dict(
         target=target, provider=provider, checks=checks, base_url=base_url, header=header,
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
-        reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency),
+        reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
+        waiver=None),
         dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1))
     _one_of(s["target"], [k.value for k in TargetKind])
     _output_dir(Path(s["reports_dir"]), "--reports-dir")
@@ -165,7 +166,7 @@ def run(
         header=s["header"] or (), model=s["model"] or (), seed=s["seed"],
         max_requests=s["max_requests"], max_cost=s["max_cost"], reports_dir=Path(s["reports_dir"]),
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
-        concurrency=s["concurrency"])
+        concurrency=s["concurrency"], waivers=s["waiver"] or ())
 
 
 @app.command()

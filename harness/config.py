@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness import waivers
 from harness.errors import UsageError
 
 FILE_NAME = "vlm-harness.toml"
@@ -78,9 +79,10 @@ def _tables(value: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(MappingProxyType(v) for v in value)
 
 
+# A converter raises TypeError("<what was expected>") or ValueError("<what is wrong>").
 KINDS: dict[str, Callable[[Any], Any]] = {
     "str": _str, "int": _int, "float": _float, "bool": _bool, "specs": _specs,
-    "table": _table, "tables": _tables}
+    "table": _table, "tables": _tables, "waivers": waivers.parse}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ KEYS: dict[str, Key] = {
     "cassette_dir": Key("str", "where cassettes are recorded and replayed"),
     "record_mode": Key("str", "vcrpy record mode of the cassette target"),
     "concurrency": Key("int", "contract cases in flight at once within one run (default 1)"),
-    "waiver": Key("tables", "[[waiver]] entries: known deviations that do not fail a run"),
+    "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
 }
 
 
@@ -185,6 +187,8 @@ def parse(path: Path, table: Mapping[str, Any]) -> ProjectConfig:
             values[name] = KINDS[key.kind](raw)
         except TypeError as exc:
             raise ConfigError(f"{where}: expected {exc}, got {raw!r} ({key.help})") from None
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     return ProjectConfig(path, MappingProxyType(values))
 
 

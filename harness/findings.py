@@ -59,10 +59,12 @@ class Finding:
     source: Source | None = None
     excerpt: str = ""
     extra: tuple[tuple[str, str], ...] = field(default=())
+    waived: str = ""  # the reason of the project waiver covering it (harness.waivers)
 
     @property
     def is_error(self) -> bool:
-        return self.severity is Severity.ERROR
+        """An error-level finding no waiver covers: what fails a run."""
+        return self.severity is Severity.ERROR and not self.waived
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,4 +88,5 @@ class Finding:
             source=Source(**src) if src else None,
             excerpt=data.get("excerpt", ""),
             extra=tuple(sorted((data.get("extra") or {}).items())),
+            waived=data.get("waived", ""),
         )

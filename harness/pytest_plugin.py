@@ -304,11 +304,19 @@ class CaseReport:
             return
         from pathlib import Path
 
+        from harness import waivers
         from harness.cases import merged_result
         from harness.runner_cli import write_reports
 
         args = shlex.join(["pytest", *self.config.invocation_params.args])
-        write_reports(merged_result(self.payloads, started=self.started, command=args), Path(reports_dir))
+        merged = merged_result(self.payloads, started=self.started, command=args)
+        write_reports(waivers.apply(merged, project_layer(self.config).waiver), Path(reports_dir))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):  # repeated specs, or waivers (shown by count)
+        return ",".join(value) if all(isinstance(v, str) for v in value) else f"{len(value)} entries"
+    return str(value)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -316,8 +324,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     path = project_config(config).path
     if not given and path is None:
         return None
-    shown = ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}"
-                      for k, v in sorted(given.items()))
+    shown = ", ".join(f"{k}={_show(v)}" for k, v in sorted(given.items()))
     return f"vlm-harness: {shown}" + (f" (config: {path})" if path else "")
 
 

@@ -13,15 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness import engine
+from harness import waivers as waiver_mod
 from harness.report import html, junit
+from harness.report.groups import group
 from harness.report.results import Outcome, RunResult
 from harness.targets import make_target
 from harness.targets.base import TargetKind
 from harness.targets.endpoints import target_options
+from harness.waivers import Waiver
 
 STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIP: "yellow",
          Outcome.NOT_OFFERED: "dim"}
@@ -39,17 +43,47 @@ def summary_table(result: RunResult) -> Table:
     for col in ("provider", "check", "endpoint", "outcome", "findings / reason"):
         table.add_column(col)
     for case in sorted(result.cases, key=lambda c: (c.provider, c.check, c.endpoint)):
-        detail = "; ".join(f.message for f in case.findings[:2]) or case.reason
+        causes = group((case.provider, case.endpoint, f) for f in case.findings)
+        detail = "; ".join(f"{'waived: ' if g.waived else ''}{g.count} × {g.cause}"
+                           if g.count > 1 else f"{'waived: ' if g.waived else ''}{g.cause}"
+                           for g in causes[:2]) or case.reason
         table.add_row(case.provider, case.check, case.endpoint,
-                      f"[{STYLE[case.outcome]}]{case.outcome.value}[/]", detail[:120])
+                      f"[{STYLE[case.outcome]}]{case.outcome.value}[/]", escape(detail[:120]))
     return table
+
+
+GROUP_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim", "waived": "cyan"}
+
+
+def causes_table(result: RunResult) -> Table | None:
+    """One row per check × cause with its count: what to fix, not every occurrence."""
+    groups = result.groups
+    if not groups:
+        return None
+    table = Table(title="findings by cause", show_lines=False)
+    for col in ("n", "status", "provider", "endpoint", "check", "cause"):
+        table.add_column(col, justify="right" if col == "n" else "left")
+    for g in groups:
+        cause = escape(g.cause) + (f"  [dim]({escape(g.schema_pointer)})[/]"
+                                   if g.schema_pointer else "")
+        if g.waived:
+            cause += f"  [cyan]waived: {escape(g.waived)}[/]"
+        table.add_row(str(g.count), f"[{GROUP_STYLE[g.status]}]{g.status}[/]", g.provider,
+                      g.endpoint, g.check, cause)
+    return table
+
+
+def waiver_lines(result: RunResult) -> list[str]:
+    """One console line per project waiver: what it waived, or why it is a warning."""
+    return [(f"[yellow]warning:[/] {escape(u.message)}" if u.status != "active"
+             else f"[cyan]waiver:[/] {escape(u.message)}") for u in result.waivers]
 
 
 def command(*, target: str, provider: str, checks: str | None,
             base_url: str | Sequence[str] | None, seed: int, max_requests: int | None,
             max_cost: float | None, reports_dir: Path, cassettes_dir: Path | None = None,
             quiet: bool = False, concurrency: int = 1, header: Sequence[str] = (),
-            model: Sequence[str] = ()) -> int:
+            model: Sequence[str] = (), waivers: Sequence[Waiver] = ()) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
                              max_requests=max_requests, max_cost=max_cost,
@@ -65,9 +99,16 @@ def command(*, target: str, provider: str, checks: str | None,
             result = engine.run(plan, progress=lambda msg: bar.update(task, description=msg))
     finally:
         tgt.close()
+    if waivers:
+        result = waiver_mod.apply(result, tuple(waivers))
     write_reports(result, reports_dir)
     out = Console(quiet=quiet)
     out.print(summary_table(result))
+    causes = causes_table(result)
+    if causes is not None:
+        out.print(causes)
+    for line in waiver_lines(result):
+        out.print(line, highlight=False)
     counts = {o: sum(1 for c in result.cases if c.outcome is o) for o in Outcome}
     out.print(" ".join(f"[{STYLE[o]}]{n} {o.value}[/]" for o, n in counts.items()),
               f"- {len(result.errors)} error findings - reports in {reports_dir}/")

@@ -2,11 +2,11 @@
 
 :class:`VlmConfig` is what the pytest plugin resolves from its layers (command line, the ``vlm``
 marker, the ``vlm_config`` fixture, the ini file, defaults) and what a script can build by hand;
-:func:`run_contract` builds the target it names, runs :func:`harness.engine.run` on it and
-returns the :class:`~harness.report.results.RunResult` (writing ``results.json``, JUnit and
-HTML when ``reports_dir`` is set); :func:`explain` turns a result into an assertion message that
-names each failing check, provider, endpoint and finding. Heavy imports happen inside the
-functions, so the plugin can import this module at start-up for free.
+:func:`run_contract` builds the target it names, runs :func:`harness.engine.run` on it, applies
+the project's waivers and returns the :class:`~harness.report.results.RunResult` (writing
+``results.json``, JUnit and HTML when ``reports_dir`` is set); :func:`explain` turns a result
+into an assertion message that names each failing check, provider, endpoint and finding. Heavy
+imports happen inside the functions, so the plugin can import this module at start-up for free.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.report.results import RunResult
     from harness.targets.base import Target, TargetOptions
+    from harness.waivers import Waiver
 
 SHOWN = 20  # failing cases listed in an assertion message; the rest are counted
 
@@ -35,6 +36,7 @@ class VlmConfig:
     max_requests: int | None = None
     max_cost: float | None = None
     reports_dir: str | None = None  # set: vlm_contract writes results.json, junit.xml, index.html
+    waiver: tuple[Waiver, ...] = ()  # known deviations (config file [[waiver]]), harness.waivers
     concurrency: int = 1  # cases in flight at once within one run
     header: tuple[str, ...] = ()  # [API:]Name=Value
     model: tuple[str, ...] = ()  # PROVIDER_MODEL=ALIAS
@@ -87,6 +89,10 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
     finally:
         if own:
             tgt.close()
+    if settings.waiver:
+        from harness import waivers
+
+        result = waivers.apply(result, settings.waiver)
     if settings.reports_dir:
         from harness.runner_cli import write_reports
 
@@ -95,7 +101,9 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
 
 
 def explain(result: RunResult, shown: int = SHOWN) -> str:
-    """Why ``result`` is not clean, one line per failing case and finding (scrubbed)."""
+    """Why ``result`` is not clean: per failing case, one line per cause of its error findings
+    (with the count), scrubbed."""
+    from harness.report.groups import group
     from harness.report.results import Outcome
     from harness.secrets import Scrubber
 
@@ -107,9 +115,11 @@ def explain(result: RunResult, shown: int = SHOWN) -> str:
              f"{len(result.errors)} error finding(s)"]
     for case in failing[:shown]:
         lines.append(f"- {case.provider} {case.endpoint} {case.check}: {case.reason}".rstrip(": "))
-        lines.extend(f"    [{f.severity.value}] {f.message}"
-                     + (f" (schema {f.schema_pointer})" if f.schema_pointer else "")
-                     for f in case.findings if f.is_error)
+        errors = [f for f in case.findings if f.is_error]
+        lines.extend(f"    [{g.severity.value}] {g.count} × {g.cause}"
+                     + (f" (schema {g.schema_pointer})" if g.schema_pointer else "")
+                     + (f" e.g. {g.examples[0].message}" if g.count > 1 else "")
+                     for g in group((case.provider, case.endpoint, f) for f in errors))
     if len(failing) > shown:
         lines.append(f"... and {len(failing) - shown} more (see results.json)")
     lines.extend(f"- breaking drift: {c.provider} {c.endpoint} {c.pointer}: {c.message}"

@@ -4,7 +4,9 @@
 subject, the others make the history) into a single file: inline CSS and inline SVG, no script,
 no external fonts or resources, so it can be mailed, archived as a CI artifact or opened from
 disk on a phone. The page shows the provider × capability matrix (each cell links to its
-findings), every finding with its schema pointer, source section and a scrubbed excerpt, drift
+findings), the findings grouped by cause (count, schema pointer, source section and up to three
+example exchanges with scrubbed excerpts; waived causes marked as such), the project's waivers
+and their warnings, drift
 grouped by kind, a history table across runs, a p50/p95 latency chart, and the metadata needed
 to reproduce the run. The layout lives in ``templates/report.html.j2`` (autoescaped, XHTML-
 compatible markup); this module computes what it shows. Everything is scrubbed of keys twice:
@@ -25,6 +27,7 @@ from harness.drift.classify import Change, Kind
 from harness.drift.guide import show
 from harness.errors import UsageError
 from harness.findings import Finding, Severity
+from harness.report.groups import FindingGroup, group
 from harness.report.results import CAPABILITIES, CaseResult, Outcome, RunResult
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -76,13 +79,20 @@ def cell_of(run: RunResult, provider: str, capability: str) -> Cell:
     return Cell(provider, capability, outcome, note)
 
 
-def _finding(f: Finding, anchor: str) -> dict[str, Any]:
-    return {"anchor": anchor, "check": f.check, "severity": f.severity.value,
-            "symbol": SEVERITY[f.severity], "message": f.message, "endpoint": f.endpoint,
-            "schema_pointer": f.schema_pointer, "instance_pointer": f.instance_pointer,
-            "request_id": f.request_id, "excerpt": f.excerpt,
-            "source": (f.source.document, f.source.section) if f.source else None,
-            "extra": list(f.extra)}
+def _example(f: Finding) -> dict[str, Any]:
+    return {"message": f.message, "instance_pointer": f.instance_pointer,
+            "request_id": f.request_id, "excerpt": f.excerpt, "extra": list(f.extra)}
+
+
+def _group(g: FindingGroup, anchor: str) -> dict[str, Any]:
+    """One cause: its count, where the promise lives, and up to three example exchanges."""
+    first = g.examples[0]
+    return {"anchor": anchor, "check": g.check, "severity": g.severity.value,
+            "status": g.status, "symbol": "≈" if g.waived else SEVERITY[g.severity],
+            "count": g.count, "cause": g.cause if g.count > 1 else first.message,
+            "waived": g.waived, "endpoint": g.endpoint, "schema_pointer": g.schema_pointer,
+            "source": (first.source.document, first.source.section) if first.source else None,
+            "examples": [_example(f) for f in g.examples], "more": g.count - len(g.examples)}
 
 
 def details(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -98,11 +108,10 @@ def details(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
             if not cases:
                 silent.setdefault(cell.label, []).append(cell)
                 continue
-            findings = sorted((f for c in cases for f in c.findings),
-                              key=lambda f: -f.severity.rank)
+            causes = group((c.provider, c.endpoint, f) for c in cases for f in c.findings)
             full.append({"cell": cell, "cases": [_case(c) for c in cases],
-                         "findings": [_finding(f, f"{cell.anchor}-f{i}")
-                                      for i, f in enumerate(findings, 1)]})
+                         "groups": [_group(g, f"{cell.anchor}-g{i}")
+                                    for i, g in enumerate(causes, 1)]})
         if silent:
             quiet.append({"provider": provider, "groups": sorted(silent.items())})
     # Problems first: a reader opens the report to see what failed, then what was skipped.
@@ -189,6 +198,8 @@ def render(results: list[RunResult]) -> str:
         matrix=[{"provider": p, "cells": [cell_of(run, p, c) for c in CAPABILITIES]}
                 for p in run.providers],
         counts=counts(run), details=full, quiet=quiet, drift=drift_groups(run.drift),
+        waivers=[u.to_dict() for u in run.waivers],
+        waived=sum(1 for f in run.findings if f.waived),
         history=history(runs) if len(runs) > 1 else None, latency=latency(run))
     return Scrubber.from_env().text(page)
 

@@ -2,10 +2,12 @@
 
 A :class:`RunResult` holds the :class:`RunMeta` (what ran, where, when, with which seed and
 schema version), one :class:`CaseResult` per check × provider × endpoint × capability, and the
-drift :class:`~harness.drift.classify.Change` values seen against the baseline. It serialises
+drift :class:`~harness.drift.classify.Change` values seen against the baseline, and what each
+project waiver did (:mod:`harness.waivers`). It serialises
 to ``results.json`` (scrubbed of keys on the way out) and is read back by ``vlm-harness report``
 to build the HTML, JUnit and history views. :meth:`RunResult.cell` aggregates the cases of one
-provider × capability cell for the matrix, consulting the provider profile for what is offered.
+provider × capability cell for the matrix, consulting the provider profile for what is offered;
+:attr:`RunResult.groups` groups the findings by cause (written to ``results.json`` beside them).
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.drift.classify import Change, Kind
 from harness.errors import UnknownNameError, UsageError
 from harness.findings import Finding
+from harness.waivers import WaiverUse
+
+if TYPE_CHECKING:
+    from harness.report.groups import FindingGroup
 
 FORMAT = "vlm-harness-results/1"
 CAPABILITIES = ("text", "image", "multi-image", "video", "stream", "async", "realtime",
@@ -127,6 +133,7 @@ class RunResult:
     meta: RunMeta
     cases: tuple[CaseResult, ...]
     drift: tuple[Change, ...] = ()
+    waivers: tuple[WaiverUse, ...] = ()  # what each project waiver did (harness.waivers)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -179,16 +186,27 @@ class RunResult:
                    if c.outcome is Outcome.SKIP]
         return tuple(dict.fromkeys(reasons)) or ("no check ran",)
 
+    @property
+    def groups(self) -> list[FindingGroup]:
+        """The findings grouped by cause (:mod:`harness.report.groups`)."""
+        from harness.report.groups import of_run
+
+        return of_run(self)
+
     def to_dict(self) -> dict[str, Any]:
+        # "groups" is derived (from_dict ignores it) for readers; raw findings stay in "cases".
         return {"format": FORMAT, "meta": self.meta.to_dict(),
                 "cases": [c.to_dict() for c in self.cases],
+                "groups": [g.to_dict() for g in self.groups],
+                "waivers": [w.to_dict() for w in self.waivers],
                 "drift": [c.to_dict() for c in self.drift]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
         return cls(RunMeta.from_dict(data["meta"]),
                    tuple(CaseResult.from_dict(c) for c in data.get("cases", ())),
-                   tuple(Change.from_dict(c) for c in data.get("drift", ())))
+                   tuple(Change.from_dict(c) for c in data.get("drift", ())),
+                   tuple(WaiverUse.from_dict(w) for w in data.get("waivers", ())))
 
     def scrubbed(self) -> RunResult:
         """A copy with every string passed through :meth:`Scrubber.from_env`."""

@@ -51,7 +51,7 @@ def test_values_are_checked_and_normalised(tmp_path: Path) -> None:
     assert cfg.get("base_url") == ("openai-chat=http://gw:4000/v1", "anthropic-messages=http://gw:4000")
     assert cfg.get("header") == ("x-gw-route=mimo",)
     assert cfg.get("model") == ("MiniCPM-V-4.6-Instruct=minicpm",)
-    assert cfg.get("waiver")[0]["reason"] == "known"
+    assert cfg.get("waiver")[0].reason == "known" and cfg.get("waiver")[0].check == "content-type"
     assert cfg.pick("target", "mock") == "mock" and cfg.pick("target", None) == "url"
     assert cfg.pick("header", ()) == ("x-gw-route=mimo",)  # an empty repeat is "not given"
     assert cfg.pick("seed", None, 0) == 0

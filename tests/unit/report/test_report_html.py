@@ -110,7 +110,7 @@ def test_findings_show_pointer_source_and_escaped_excerpt(tree: ET.Element, page
     body = text(error)
     assert "schema.response" in body and "/properties/choices/items" in body
     assert "seeds/004_0764332ed8449b67.txt § OpenAI API" in body
-    assert "<script>x</script>" in text(error.find("pre"))  # shown as text...
+    assert "<script>x</script>" in text(error.find(".//pre"))  # shown as text...
     assert "<script>" not in page and "&lt;script&gt;" in page  # ...because it was escaped
     # problems come first
     first = findings.find("article")
