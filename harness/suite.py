@@ -116,9 +116,9 @@ def explain(result: RunResult, shown: int = SHOWN) -> str:
     for case in failing[:shown]:
         lines.append(f"- {case.provider} {case.endpoint} {case.check}: {case.reason}".rstrip(": "))
         errors = [f for f in case.findings if f.is_error]
-        lines.extend(f"    [{g.severity.value}] {g.count} × {g.cause}"
+        lines.extend(f"    [{g.severity.value}] "
+                     + (f"{g.count} × {g.cause}" if g.count > 1 else g.examples[0].message)
                      + (f" (schema {g.schema_pointer})" if g.schema_pointer else "")
-                     + (f" e.g. {g.examples[0].message}" if g.count > 1 else "")
                      for g in group((case.provider, case.endpoint, f) for f in errors))
     if len(failing) > shown:
         lines.append(f"... and {len(failing) - shown} more (see results.json)")
