@@ -1,16 +1,11 @@
 """Published specs: read them, diff them, import them into our layout, watch them nightly.
 
 Providers publish one file (a JSON Schema bundle, an OpenAPI document), the project keeps one
-schema per message in a folder. :mod:`~harness.specs.model` is the model both become (messages
+schema per message in a folder. :mod:`~harness.specs.model` is the model all become (messages
 or operations by name, each with its flattened schema, plus facts found in prose); a reader per
 format fills it (:mod:`~harness.specs.bundle`, :mod:`~harness.specs.openapi`,
-:mod:`~harness.specs.folder`), :mod:`~harness.specs.diff` compares any two,
+:mod:`~harness.specs.folder`; :func:`harness.specs.read.read_spec` picks one),
+:mod:`~harness.specs.diff` compares any two,
 :mod:`~harness.specs.importer` writes a published spec in our layout and
 :mod:`~harness.specs.docs` fetches each provider's published specs for ``drift --docs``.
 """
-
-from __future__ import annotations
-
-from harness.specs.model import Message, Spec, read_spec
-
-__all__ = ["Message", "Spec", "read_spec"]

@@ -97,7 +97,7 @@ def check(provider: str, spec: PublishedSpec, folder: Path, baselines: Path,
     """Fetch one published spec into ``folder`` and diff it with the project and the baseline."""
     from harness import schemas
     from harness.specs.migration import diff_specs
-    from harness.specs.model import read_spec
+    from harness.specs.read import read_spec
 
     out = Checked(provider, spec.name, spec.url)
     copy = folder / f"{spec.name}{_suffix(spec.url)}"

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from harness.drift.classify import Change
 from harness.errors import UsageError
 from harness.specs.bundle import at, message_pointers, union_refs
-from harness.specs.model import Spec, read_spec
+from harness.specs.model import Spec
+from harness.specs.read import read_spec
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 SHARED = "common"

@@ -21,7 +21,8 @@ from harness.drift.wording import describe
 from harness.errors import UsageError
 from harness.specs.diff import compare_all, compare_messages
 from harness.specs.facts import diff_facts
-from harness.specs.model import Message, Spec, read_spec
+from harness.specs.model import Message, Spec
+from harness.specs.read import read_spec
 
 
 def _without_provenance(messages: dict[str, Message]) -> dict[str, Message]:

@@ -5,7 +5,7 @@ OpenAPI ``METHOD /path``), each with its flattened schema (:class:`~harness.drif
 Node` per instance pointer), which way it flows, and where in the source it was read; plus the
 document's own description and every :class:`~harness.specs.facts.Fact` found in its prose.
 Readers register by kind with :func:`reader` and claim a path with their ``accepts`` test;
-:func:`read_spec` tries them in registration order, so the most specific comes first.
+:func:`harness.specs.read.read_spec` picks one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from harness.drift.schema_diff import Direction
 from harness.drift.schema_walk import Node
-from harness.errors import UsageError
 from harness.specs.facts import Fact
 
 PARAMS = "parameters"  # the part of an operation that holds its parameters, as nodes /{in}/{name}
@@ -75,36 +74,3 @@ def reader(kind: str, accepts: Callable[[Path, Any], bool]) -> Callable[
         READERS.append(Reader(kind, accepts, fn))
         return fn
     return register
-
-
-def kinds() -> list[str]:
-    _load()
-    return [r.kind for r in READERS]
-
-
-def _load() -> None:
-    # The readers register themselves on import; importing them here keeps callers to one name.
-    from harness.specs import bundle, folder, openapi  # noqa: F401
-
-
-def read_spec(path: Path, kind: str | None = None) -> Spec:
-    """The spec at ``path`` (a file or a folder), read by ``kind`` or by the first that fits."""
-    from harness.drift.schema_walk import read_document
-
-    _load()
-    if not path.exists():
-        raise UsageError(f"{path}: no such file or folder")
-    doc = None if path.is_dir() else read_document(path)
-    if kind is not None:
-        chosen = next((r for r in READERS if r.kind == kind), None)
-        if chosen is None:
-            from harness.errors import UnknownNameError
-
-            raise UnknownNameError("spec kind", kind, kinds())
-        return chosen.read(path, doc)
-    for candidate in READERS:
-        if candidate.accepts(path, doc):
-            return candidate.read(path, doc)
-    what = type(doc).__name__ if not isinstance(doc, dict) else (
-        f"an object with keys {', '.join(sorted(doc)[:6])}")
-    raise UsageError(f"{path}: not a JSON Schema, schema bundle or OpenAPI document ({what})")

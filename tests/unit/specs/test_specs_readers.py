@@ -10,7 +10,7 @@ from harness.drift.schema_diff import Direction
 from harness.errors import UsageError
 from harness.specs.facts import Fact, extract
 from harness.specs.migration import diff_specs
-from harness.specs.model import kinds, read_spec
+from harness.specs.read import kinds, read_spec
 from tests.unit.specs.conftest import BUNDLE, EARLIER, FAL_OPENAPI, write
 
 CLIENT = {"session.update", "input_audio_buffer.append", "session.close"}
