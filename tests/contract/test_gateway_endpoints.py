@@ -85,3 +85,22 @@ def test_api_urls_under_pytest_from_the_command_line_and_pyproject(
     result = pytester.runpytest("--vlm-base-url", chat, "--vlm-base-url", messages)
     result.assert_outcomes(passed=1)
     assert "(config: " in result.stdout.str()
+
+
+def test_headers_and_aliases_under_pytest_from_ini_and_command_line(
+        pytester: pytest.Pytester, served_mock: ServedMock) -> None:
+    pytester.makeini("[pytest]\nvlm_target = url\nvlm_header =\n    x-a=1\n"
+                     "    anthropic-messages:x-b=2\n"
+                     f"vlm_base_url = {served_mock.url}\n")
+    pytester.makepyfile("""
+        def test_settings(vlm_settings, vlm_target):
+            assert vlm_settings.header == ("x-a=1", "anthropic-messages:x-b=2")
+            assert vlm_settings.model == ("MiniCPM-V-4.6-Instruct=minicpm",)
+            assert vlm_target.options.headers == (
+                (None, "x-a", "1"), ("anthropic-messages", "x-b", "2"))
+            assert dict(vlm_target.options.model_aliases) == {"MiniCPM-V-4.6-Instruct": "minicpm"}
+    """)
+    pytester.runpytest("--vlm-model", "MiniCPM-V-4.6-Instruct=minicpm").assert_outcomes(passed=1)
+    result = pytester.runpytest("--vlm-model", "gpt-4o=x")
+    result.assert_outcomes(errors=1)  # the target fixture fails at setup, naming the flag
+    result.stdout.fnmatch_lines(["*vlm-harness: unknown model in --vlm-model 'gpt-4o=x'*"])

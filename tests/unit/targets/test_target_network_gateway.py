@@ -111,3 +111,18 @@ class _Chunks(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.chunks
+
+
+def test_websocket_handshakes_carry_the_routing_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.targets import ws
+
+    sent: list[dict[str, str]] = []
+    monkeypatch.setattr(ws, "over_socket", lambda url, headers, timeout: sent.append(headers))
+    target = UrlTarget(target_options(kind="url", base_url="http://gw.test",
+                                      header=["minicpm-o-realtime:x-gw-route=realtime",
+                                              "openai-chat:x-other=1", "x-all=1"]))
+    profile = providers.get("modelbest")
+    target.websocket(profile, profile.api("minicpm-o-realtime"), "/realtime", {})
+    assert sent[0]["x-gw-route"] == "realtime" and sent[0]["x-all"] == "1"
+    assert "x-other" not in sent[0]
+    target.close()
