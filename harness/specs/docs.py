@@ -7,7 +7,9 @@ provenance, and the project schemas derived from it). Each is fetched (an inject
 upstream since we derived them) and against the last accepted copy in
 ``reports/baselines/docs/<provider>/`` (what changed since we last looked). A spec that
 cannot be fetched or read is reported, never skipped: the run exits 4 when a spec was
-unreachable and nothing broke, 3 when no spec was checked at all, 1 on a breaking change.
+unreachable and nothing broke, 3 when no spec was checked at all, 1 on a breaking change. The
+run is written like any other (``reports/docs/``: results.json, junit.xml, index.html, one
+case per spec) beside ``docs-drift.json`` with both comparisons of each spec.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from rich.console import Console
@@ -23,9 +26,14 @@ from rich.text import Text
 
 from harness.drift.classify import Change
 from harness.errors import ExitCode, UsageError
+from harness.findings import Finding, Severity
 from harness.providers import PublishedSpec
 
+if TYPE_CHECKING:
+    from harness.report.results import RunResult
+
 Fetch = Callable[[str], bytes]
+CHECK = "docs-drift"
 TIMEOUT_S = 30.0
 
 
@@ -148,11 +156,49 @@ def _render(checked: list[Checked], console: Console) -> None:
         console.print()
 
 
+def result_of(checked: list[Checked], started: str, command: str) -> RunResult:
+    """The run as the report model: one case per spec, a finding per breaking change."""
+    import platform
+    import sys
+    from datetime import UTC, datetime
+
+    from harness import __version__
+    from harness.drift.guide import line
+    from harness.report.results import CaseResult, Outcome, RunMeta, RunResult, schema_version
+
+    cases, drift = [], []
+    for item in checked:
+        changes = [*item.against_project, *(item.against_baseline or [])]
+        drift += changes
+        findings = [Finding(CHECK, Severity.ERROR, f"breaking change in the published spec: "
+                            f"{line(c)}", item.provider, item.name, instance_pointer=c.pointer)
+                    for c in changes if c.is_breaking]
+        if item.error:
+            findings.append(Finding(CHECK, Severity.ERROR, f"{item.url}: {item.error}",
+                                    item.provider, item.name))
+        cases.append(CaseResult(CHECK, item.provider, item.name, "docs",
+                                Outcome.FAIL if findings else Outcome.PASS,
+                                findings=tuple(findings)))
+    meta = RunMeta(target="docs", started_at=started,
+                   finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                   harness_version=__version__, schema_version=schema_version(), seed=None,
+                   providers=tuple(sorted({c.provider for c in checked})),
+                   python=f"{platform.python_implementation()} {sys.version.split()[0]}",
+                   command=command)
+    return RunResult(meta, tuple(cases), tuple(sorted(drift, key=lambda c: -c.kind.rank)))
+
+
 def command(provider: str, baselines_dir: Path, reports_dir: Path, update_baseline: bool,
             quiet: bool = False, fetch: Fetch | None = None) -> int:
     """The body of ``vlm-harness drift --docs``; the exit status per :class:`ExitCode`."""
-    from harness import providers
+    import shlex
+    import sys
+    from datetime import UTC, datetime
 
+    from harness import providers
+    from harness.runner_cli import write_reports
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     folder = reports_dir / "docs"
     folder.mkdir(parents=True, exist_ok=True)
     checked = []
@@ -162,6 +208,8 @@ def command(provider: str, baselines_dir: Path, reports_dir: Path, update_baseli
             checked.append(check(profile.name, spec, folder / profile.name, baselines_dir,
                                  update_baseline, fetch or fetch_url))
     code = exit_code(checked)
+    write_reports(result_of(checked, started, shlex.join(["vlm-harness", *sys.argv[1:]])),
+                  folder)
     (folder / "docs-drift.json").write_text(json.dumps({
         "exit": int(code), "specs": [{
             "provider": c.provider, "name": c.name, "url": c.url, "error": c.error,

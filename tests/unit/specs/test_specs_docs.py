@@ -69,6 +69,10 @@ def test_upstream_change_is_reported_against_baseline_and_project(tmp_path: Path
     for side in ("against_project", "against_baseline"):
         assert [(c["pointer"], c["kind"], c["provider"]) for c in entry[side]] == [
             ("session.queue_done", "breaking", "modelbest")]
+    results = json.loads((tmp_path / "reports" / "docs" / "results.json").read_text())
+    (case,) = results["cases"]
+    assert (case["check"], case["outcome"], len(case["findings"])) == ("docs-drift", "fail", 2)
+    assert (tmp_path / "reports" / "docs" / "junit.xml").is_file()
     # the kept copy is the accepted one: not replaced until --update-baseline says so
     kept = tmp_path / "baselines" / "docs" / "modelbest" / "realtime-protocol-schema.json"
     assert kept.read_bytes() == BUNDLE.read_bytes()
@@ -80,6 +84,8 @@ def test_unreachable_spec_is_reported_and_not_green(tmp_path: Path) -> None:
     assert run(tmp_path, answers({})) == ExitCode.UNREACHABLE
     (entry,) = report(tmp_path)["specs"]
     assert entry["error"].startswith("unreachable:") and "connection refused" in entry["error"]
+    results = json.loads((tmp_path / "reports" / "docs" / "results.json").read_text())
+    assert results["cases"][0]["outcome"] == "fail"  # never a skip that reads as green
 
 
 def test_unreadable_spec_is_a_finding(tmp_path: Path) -> None:
