@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ("bench_mock.py", "bench_suite.py")
+SCRIPTS = ("bench_mock.py", "bench_suite.py", "bench_concurrency.py")
 
 
 def main(argv: list[str]) -> int:
