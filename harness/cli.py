@@ -4,7 +4,8 @@ Each command parses its flags, then hands over to the module that owns the work 
 ``openapi``, ``mock.serve``, ``engine``, ``recording``, ``drift``, ``report``); heavy imports
 happen inside the commands so ``--help`` stays fast. Every usage problem surfaces as a
 :class:`~harness.errors.HarnessError` and is printed as one line naming the flag, file or
-field at fault, with exit status 2.
+field at fault, with exit status 2 (or the error's own ``exit_code``: 4 for an unreachable
+target). The exit statuses are :class:`~harness.errors.ExitCode`, listed in ``--help``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,38 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from harness.errors import HarnessError, UsageError
+from harness import __version__
+from harness.errors import ExitCode, HarnessError, UsageError
 
-app = typer.Typer(help="Contract tests and provider-compatibility checks for VLM APIs.",
-                  no_args_is_help=True, add_completion=False)
+EXIT_HELP = ("Exit status: 0 every selected check ran and passed; 1 contract findings (or "
+             "breaking drift); 2 usage error; 3 nothing was checked (every case skipped or not "
+             "offered, a missing key; --allow-empty accepts it); 4 the target is unreachable.")
+app = typer.Typer(help="Contract tests and provider-compatibility checks for VLM APIs.\n\n"
+                  + EXIT_HELP, no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vlm-harness {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+        ] = False) -> None:
+    """Contract tests and provider-compatibility checks for VLM APIs."""
+
+
+def main() -> None:
+    """The console script: the typer app, with a reader that went away (``| head``) ending
+    the output quietly instead of in a traceback."""
+    from harness.output import closed_pipe_is_quiet
+
+    with closed_pipe_is_quiet():
+        app()
 
 
 def _clean_errors(fn: F) -> F:
@@ -35,8 +62,8 @@ def _clean_errors(fn: F) -> F:
 
             err.print(f"[bold red]error:[/] {Scrubber.from_env().text(str(exc))}", highlight=False,
                       soft_wrap=True)  # one line: paths and flags stay copyable
-            raise typer.Exit(2) from None
-        raise typer.Exit(code or 0)
+            raise typer.Exit(int(getattr(exc, "exit_code", ExitCode.USAGE))) from None
+        raise typer.Exit(int(code or 0))
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,6 +94,10 @@ def _one_of(value: str, known: list[str], what: str = "target (--target)") -> No
         raise UnknownNameError(what, value, known)
 
 
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", help="table, plain or json (default: table on a terminal, plain elsewhere).")]
+AllowEmptyOpt = Annotated[bool | None, typer.Option(
+    "--allow-empty/--no-allow-empty", help="Exit 0, not 3, when nothing was checked.")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Project config file (default: vlm-harness.toml or pyproject.toml "
     "[tool.vlm-harness], nearest from here upward).")]
@@ -87,6 +118,9 @@ def _settings(path: Path | None, given: dict[str, Any], defaults: dict[str, Any]
 
     project = config.load(path)
     return {name: project.pick(name, value, defaults.get(name)) for name, value in given.items()}
+
+
+RUN_CASSETTES = Path("reports/cassettes")  # record's run folder (the shipped set: cassettes/)
 
 
 def _at_least(value: float | None, low: float, flag: str) -> None:
@@ -145,8 +179,12 @@ def run(
     concurrency: Annotated[int | None, typer.Option(
         help="Cases in flight at once (network targets; results read as a sequential run's; 1)."
     )] = None,
+    fmt: FormatOpt = None,
+    allow_empty: AllowEmptyOpt = None,
 ) -> int:
-    """Run the contract suite against a target; write results.json, junit.xml and index.html."""
+    """Run the contract suite against a target; write results.json, junit.xml and index.html.
+
+    Exit 0 all passed, 1 findings, 2 usage, 3 nothing checked, 4 unreachable."""
     from harness import runner_cli
     from harness.targets.base import TargetKind
 
@@ -154,8 +192,9 @@ def run(
         target=target, provider=provider, checks=checks, base_url=base_url, header=header,
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
         reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
-        waiver=None),
-        dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1))
+        waiver=None, format=fmt, allow_empty=allow_empty),
+        dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1,
+             allow_empty=False))
     _one_of(s["target"], [k.value for k in TargetKind])
     _output_dir(Path(s["reports_dir"]), "--reports-dir")
     _at_least(s["max_requests"], 0, "--max-requests")
@@ -166,7 +205,8 @@ def run(
         header=s["header"] or (), model=s["model"] or (), seed=s["seed"],
         max_requests=s["max_requests"], max_cost=s["max_cost"], reports_dir=Path(s["reports_dir"]),
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
-        concurrency=s["concurrency"], waivers=s["waiver"] or ())
+        concurrency=s["concurrency"], waivers=s["waiver"] or (), fmt=s["format"],
+        allow_empty=s["allow_empty"])
 
 
 @app.command()
@@ -177,8 +217,9 @@ def drift(
                         ] = None,
     update_baseline: Annotated[bool, typer.Option(
         "--update-baseline", help="Accept what was seen into the baselines.")] = False,
-    baselines_dir: Annotated[Path, typer.Option(help="One <provider>.json per provider.")] = Path(
-        "reports/baselines"),
+    baselines_dir: Annotated[Path, typer.Option(
+        help="Baselines root: <dir>/<target>/<provider>.json, so mock and live never share.")
+        ] = Path("reports/baselines"),
     reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path("reports"),
     max_requests: Annotated[int | None, typer.Option(help="Probes sent per provider, at most.")] = None,
     base_url: BaseUrlOpt = None,
@@ -190,14 +231,20 @@ def drift(
     docs: Annotated[bool, typer.Option("--docs", help=(
         "Instead of probing, fetch each provider's published specs and diff them with the "
         "project's schemas and the copy kept under <baselines-dir>/docs/."))] = False,
+    fmt: FormatOpt = None,
+    allow_empty: AllowEmptyOpt = None,
 ) -> int:
-    """Probe each provider, compare with its baseline; exit 1 on breaking drift."""
+    """Probe each provider, compare with its baseline; observations go to <reports>/observed/.
+
+    Baselines are written only on a first run or with --update-baseline. Exit 1 on breaking
+    drift, 3 when nothing could be measured (no key), 4 unreachable."""
     from harness.drift import run as drift_run
     from harness.targets import known_targets
 
     s = _settings(config, dict(target=target, provider=provider, base_url=base_url,
-                               header=header, model=model, seed=seed, max_requests=max_requests),
-                  dict(target="live", provider="all", seed=0))
+                               header=header, model=model, seed=seed, max_requests=max_requests,
+                               format=fmt, allow_empty=allow_empty),
+                  dict(target="live", provider="all", seed=0, allow_empty=False))
     if docs:
         from harness.specs import docs as docs_drift
 
@@ -217,7 +264,8 @@ def drift(
                              header=s["header"] or (), model=s["model"] or (),
                              baselines_dir=baselines_dir, reports_dir=reports_dir,
                              update_baseline=update_baseline, max_requests=s["max_requests"],
-                             seed=s["seed"], quiet=quiet)
+                             seed=s["seed"], quiet=quiet, fmt=s["format"],
+                             allow_empty=s["allow_empty"])
 
 
 @app.command()
@@ -232,13 +280,18 @@ def record(
     header: HeaderOpt = None,
     model: ModelOpt = None,
     cassettes_dir: Annotated[Path | None, typer.Option(
-        help="Where cassettes go (default: cassettes).")] = None,
+        help="Where cassettes go (default: the run folder reports/cassettes; with "
+        "--update-cassettes, the shipped cassettes/).")] = None,
+    update_cassettes: Annotated[bool, typer.Option(
+        "--update-cassettes", help="Write into the shipped cassettes (or the config's "
+        "cassette_dir) instead of the run folder.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
                     ] = None,
     max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    allow_empty: AllowEmptyOpt = None,
 ) -> int:
     """Run the suite through a target and save each check's traffic as vcrpy cassettes
     (keys scrubbed, big media replaced by digests) for the cassette target to replay."""
@@ -246,17 +299,21 @@ def record(
 
     s = _settings(config, dict(
         target=target, provider=provider, checks=checks, base_url=base_url, header=header,
-        model=model, cassette_dir=cassettes_dir, seed=seed, max_requests=max_requests,
-        max_cost=max_cost), dict(target="mock", provider="all", seed=0, cassette_dir="cassettes"))
+        model=model, cassette_dir=None, seed=seed, max_requests=max_requests,
+        max_cost=max_cost, allow_empty=allow_empty),
+        dict(target="mock", provider="all", seed=0, cassette_dir="cassettes", allow_empty=False))
+    # Nothing shipped is overwritten by default: only --update-cassettes writes where the
+    # cassette target replays from; an explicit --cassettes-dir is taken as asked.
+    folder = cassettes_dir or (Path(s["cassette_dir"]) if update_cassettes else RUN_CASSETTES)
     _one_of(s["target"], list(recorder.RECORDABLE), "target to record through (--target)")
-    _output_dir(Path(s["cassette_dir"]), "--cassettes-dir")
+    _output_dir(folder, "--cassettes-dir")
     _at_least(s["max_requests"], 0, "--max-requests")
     _at_least(s["max_cost"], 0, "--max-cost")
     return recorder.command(target=s["target"], provider=s["provider"], checks=s["checks"],
                             base_url=s["base_url"], header=s["header"] or (),
-                            model=s["model"] or (), cassettes_dir=Path(s["cassette_dir"]),
+                            model=s["model"] or (), cassettes_dir=folder,
                             seed=s["seed"], max_requests=s["max_requests"],
-                            max_cost=s["max_cost"], quiet=quiet)
+                            max_cost=s["max_cost"], quiet=quiet, allow_empty=s["allow_empty"])
 
 
 @app.command()
@@ -362,14 +419,19 @@ def fuzz(
         "reports/fuzz"),
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    fmt: FormatOpt = None,
+    allow_empty: AllowEmptyOpt = None,
 ) -> int:
-    """Fuzz each provider's OpenAPI document with schemathesis through a target; exit 1 on failures."""
+    """Fuzz each provider's OpenAPI document with schemathesis through a target.
+
+    Exit 1 on failures, 3 when nothing was sent (no key), 4 unreachable."""
     from harness import fuzz as fuzz_mod
     from harness.targets import known_targets
 
     s = _settings(config, dict(target=target, provider=provider, seed=seed, base_url=base_url,
-                               header=header, model=model, max_requests=max_requests),
-                  dict(target="mock", provider="all", seed=0))
+                               header=header, model=model, max_requests=max_requests,
+                               format=fmt, allow_empty=allow_empty),
+                  dict(target="mock", provider="all", seed=0, allow_empty=False))
     _one_of(s["target"], known_targets())
     _output_dir(reports_dir, "--reports-dir")
     _at_least(max_examples, 1, "--max-examples")
@@ -377,8 +439,9 @@ def fuzz(
     return fuzz_mod.command(target=s["target"], provider=s["provider"], max_examples=max_examples,
                             seed=s["seed"], base_url=s["base_url"], header=s["header"] or (),
                             model=s["model"] or (), max_requests=s["max_requests"],
-                            reports_dir=reports_dir, quiet=quiet)
+                            reports_dir=reports_dir, quiet=quiet, fmt=s["format"],
+                            allow_empty=s["allow_empty"])
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

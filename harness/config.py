@@ -109,6 +109,9 @@ KEYS: dict[str, Key] = {
     "cassette_dir": Key("str", "where cassettes are recorded and replayed"),
     "record_mode": Key("str", "vcrpy record mode of the cassette target"),
     "concurrency": Key("int", "contract cases in flight at once within one run (default 1)"),
+    "format": Key("str", "output of run/fuzz/drift: table, plain or json (default: table on a "
+                  "terminal, plain elsewhere)"),
+    "allow_empty": Key("bool", "a run that checks nothing exits 0 instead of 3"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
 }
 

@@ -27,12 +27,18 @@ from harness import __version__, providers
 from harness.checks.exchange import Exchange, Probe
 from harness.checks.registry import CheckContext, CheckSpec, Skip, select
 from harness.findings import Finding
+from harness.progress import Progress
 from harness.providers import Api, Profile
-from harness.report.results import CaseResult, Outcome, RunMeta, RunResult, schema_version
+from harness.report.results import (
+    CaseResult,
+    Outcome,
+    RunMeta,
+    RunResult,
+    named_providers,
+    schema_version,
+)
 from harness.secrets import Scrubber
 from harness.targets.base import Target
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Plan:
     command: str = ""
     options: dict[str, object] = field(default_factory=dict)
     concurrency: int = 1  # cases in flight at once (network targets: latency, not CPU, bound)
+    allow_empty: bool = False  # a run that checked nothing is not an error (exit 0, not 3)
 
 
 def _case(spec: CheckSpec, provider: str, endpoint: str, outcome: Outcome, *, reason: str = "",
@@ -232,9 +239,14 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     profiles = providers.select(plan.provider_spec)
 
     def one(case: Case) -> list[CaseResult]:
-        if progress and case.outcome is None:
-            progress(f"{case.profile.name} {case.api.protocol.name} {case.spec.name}")
-        return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+        if progress is None or case.outcome is not None:  # skips and not-offered are instant
+            return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+        label = f"{case.profile.name} {case.api.protocol.name} {case.spec.name}"
+        progress.started(label)
+        begun = time.perf_counter()
+        rows = run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+        progress.finished(label, rows[0].outcome.value, time.perf_counter() - begun)
+        return rows
 
     per_case = _execute(plan_cases(plan, profiles), one, plan.concurrency)
     return RunResult(meta=run_meta(plan, profiles, started, scrubber),
@@ -249,4 +261,5 @@ def run_meta(plan: Plan, profiles: list[Profile], started: str,
                    harness_version=__version__, schema_version=schema_version(),
                    seed=plan.seed, providers=tuple(p.name for p in profiles),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
-                   command=(scrubber or Scrubber.from_env()).text(plan.command))
+                   command=(scrubber or Scrubber.from_env()).text(plan.command),
+                   required=named_providers(plan.provider_spec), allow_empty=plan.allow_empty)

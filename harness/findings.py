@@ -66,6 +66,13 @@ class Finding:
         """An error-level finding no waiver covers: what fails a run."""
         return self.severity is Severity.ERROR and not self.waived
 
+    def __str__(self) -> str:
+        """One readable line: ``[error] mimo chat content-type: message (schema /x)``."""
+        where = " ".join(filter(None, (self.provider, self.endpoint, self.check)))
+        pointer = f" (schema {self.schema_pointer})" if self.schema_pointer else ""
+        return f"[{self.severity.value}] {where}: {self.message}{pointer}"
+
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
@@ -90,3 +97,16 @@ class Finding:
             extra=tuple(sorted((data.get("extra") or {}).items())),
             waived=data.get("waived", ""),
         )
+
+
+class Findings(tuple[Finding, ...]):
+    """Findings that print one readable line each, e.g. as an assertion message
+    (``assert result.exit_code == 0, result.errors``: pytest shows a message's repr), instead
+    of raw ``Finding(...)`` reprs."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "\n".join(str(f) for f in self) if self else "(no findings)"
+
+    __repr__ = __str__

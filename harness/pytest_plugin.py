@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from harness.suite import VlmConfig
     from harness.targets.base import Target
 
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 # setting -> (metavar, help, converter); the option is --vlm-<setting, dashed>, the ini key vlm_<setting>
 SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "target": ("KIND", "mock (default), url, cassette, live or local", str),
@@ -43,6 +51,8 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "reports_dir": ("DIR", "vlm_contract also writes results.json, junit.xml, index.html here",
                     str),
     "concurrency": ("N", "cases in flight at once within one contract run (default 1)", int),
+    "allow_empty": ("BOOL", "true: a contract run that checks nothing counts as clean (exit 0, "
+                    "not 3)", _boolean),
 }
 
 # Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)
@@ -105,9 +115,9 @@ def _convert(name: str, raw: Any, where: str) -> Any:
     try:
         return SETTINGS[name][2](raw.strip())
     except ValueError:
-        kind = SETTINGS[name][2].__name__
-        raise pytest.UsageError(f"{where}: expected {'a number' if kind == 'float' else 'an integer'},"
-                                f" got {raw!r}") from None
+        kind = {"float": "a number", "_boolean": "true or false"}.get(
+            SETTINGS[name][2].__name__, "an integer")
+        raise pytest.UsageError(f"{where}: expected {kind}, got {raw!r}") from None
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
@@ -377,6 +387,14 @@ def vlm_served_mock(pytestconfig: pytest.Config) -> Iterator[ServedMock]:
         yield served
 
 
+def failure_message(exc: Exception) -> str:
+    """A harness error as a test failure: the message and the CLI's exit status for it."""
+    from harness.errors import ExitCode
+
+    code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+    return f"vlm-harness: {exc} (exit status {code}: {ExitCode(code).name.lower()})"
+
+
 @pytest.fixture
 def vlm_target(vlm_settings: VlmConfig) -> Iterator[Target]:
     """The target the settings name: mock, url, cassette, live or local (closed afterwards)."""
@@ -385,7 +403,7 @@ def vlm_target(vlm_settings: VlmConfig) -> Iterator[Target]:
     try:
         target = vlm_settings.make_target()
     except HarnessError as exc:
-        pytest.fail(f"vlm-harness: {exc}", pytrace=False)
+        pytest.fail(failure_message(exc), pytrace=False)
     yield target
     target.close()
 
@@ -430,8 +448,13 @@ def _vlm_checks(pytestconfig: pytest.Config) -> Iterator[None]:
 @pytest.fixture
 def vlm_contract(request: pytest.FixtureRequest, vlm_settings: VlmConfig, vlm_target: Target,
                  _vlm_checks: None) -> RunResult:
-    """The contract suite run on the configured target: ``assert vlm_contract.exit_code == 0``."""
+    """The contract suite run on the configured target: ``assert vlm_contract.exit_code == 0``
+    (3 when nothing was checked, unless ``allow_empty``)."""
+    from harness.errors import HarnessError
     from harness.suite import run_contract
 
     args = shlex.join(["pytest", *request.config.invocation_params.args])
-    return run_contract(vlm_settings, target=vlm_target, command=args)
+    try:
+        return run_contract(vlm_settings, target=vlm_target, command=args)
+    except HarnessError as exc:  # e.g. the target is unreachable (exit status 4 on the CLI)
+        pytest.fail(failure_message(exc), pytrace=False)

@@ -2,7 +2,7 @@
 
 Kept out of :mod:`harness.cli` so the pytest plugin and scripts can run the same job with the
 same outputs (``results.json``, ``junit.xml``, ``index.html`` under the reports folder) and
-the same exit rule: 1 when an error-level finding is present, 0 otherwise.
+the same exit rule (:attr:`RunResult.exit_code`: 1 on findings, 3 when nothing was checked).
 """
 
 from __future__ import annotations
@@ -14,21 +14,17 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness import engine
+from harness import engine, output
 from harness import waivers as waiver_mod
+from harness.progress import ConsoleProgress
 from harness.report import html, junit
-from harness.report.groups import group
-from harness.report.results import Outcome, RunResult
+from harness.report.results import RunResult
 from harness.targets import make_target
 from harness.targets.base import TargetKind
 from harness.targets.endpoints import target_options
 from harness.waivers import Waiver
-
-STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIP: "yellow",
-         Outcome.NOT_OFFERED: "dim"}
 
 
 def write_reports(result: RunResult, out_dir: Path, history: list[RunResult] | None = None) -> None:
@@ -36,20 +32,6 @@ def write_reports(result: RunResult, out_dir: Path, history: list[RunResult] | N
     result.write_json(out_dir / "results.json")
     junit.write(result, out_dir / "junit.xml")
     (out_dir / "index.html").write_text(html.render([*(history or []), result]), encoding="utf-8")
-
-
-def summary_table(result: RunResult) -> Table:
-    table = Table(title=f"contract suite on {result.meta.target}", show_lines=False)
-    for col in ("provider", "check", "endpoint", "outcome", "findings / reason"):
-        table.add_column(col)
-    for case in sorted(result.cases, key=lambda c: (c.provider, c.check, c.endpoint)):
-        causes = group((case.provider, case.endpoint, f) for f in case.findings)
-        detail = "; ".join(f"{'waived: ' if g.waived else ''}{g.count} × {g.cause}"
-                           if g.count > 1 else f"{'waived: ' if g.waived else ''}{g.cause}"
-                           for g in causes[:2]) or case.reason
-        table.add_row(case.provider, case.check, case.endpoint,
-                      f"[{STYLE[case.outcome]}]{case.outcome.value}[/]", escape(detail[:120]))
-    return table
 
 
 GROUP_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim", "waived": "cyan"}
@@ -83,33 +65,33 @@ def command(*, target: str, provider: str, checks: str | None,
             base_url: str | Sequence[str] | None, seed: int, max_requests: int | None,
             max_cost: float | None, reports_dir: Path, cassettes_dir: Path | None = None,
             quiet: bool = False, concurrency: int = 1, header: Sequence[str] = (),
-            model: Sequence[str] = (), waivers: Sequence[Waiver] = ()) -> int:
+            model: Sequence[str] = (), waivers: Sequence[Waiver] = (), fmt: str | None = None,
+            allow_empty: bool = False) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
                              max_requests=max_requests, max_cost=max_cost,
                              cassette_dir=str(cassettes_dir) if cassettes_dir else None)
-    console = Console(stderr=True, quiet=quiet)
+    fmt = output.choose(fmt)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,
-                       command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency)
+                       command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency,
+                       allow_empty=allow_empty)
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-            result = engine.run(plan, progress=lambda msg: bar.update(task, description=msg))
+        with ConsoleProgress("checking", quiet=quiet) as progress:
+            result = engine.run(plan, progress=progress)
     finally:
         tgt.close()
     if waivers:
         result = waiver_mod.apply(result, tuple(waivers))
     write_reports(result, reports_dir)
-    out = Console(quiet=quiet)
-    out.print(summary_table(result))
-    causes = causes_table(result)
-    if causes is not None:
-        out.print(causes)
+    with output.closed_pipe_is_quiet():
+        out = output.stdout(quiet)
+        output.emit(result, fmt, out, f"contract suite on {result.meta.target}")
+        causes = causes_table(result) if fmt == "table" else None
+        if causes is not None:
+            out.print(causes)
+    err = Console(stderr=True, quiet=quiet)
     for line in waiver_lines(result):
-        out.print(line, highlight=False)
-    counts = {o: sum(1 for c in result.cases if c.outcome is o) for o in Outcome}
-    out.print(" ".join(f"[{STYLE[o]}]{n} {o.value}[/]" for o, n in counts.items()),
-              f"- {len(result.errors)} error findings - reports in {reports_dir}/")
+        err.print(line, highlight=False, soft_wrap=True)
+    output.verdict(result, f"reports in {reports_dir}/", err)
     return result.exit_code

@@ -40,6 +40,7 @@ class VlmConfig:
     concurrency: int = 1  # cases in flight at once within one run
     header: tuple[str, ...] = ()  # [API:]Name=Value
     model: tuple[str, ...] = ()  # PROVIDER_MODEL=ALIAS
+    allow_empty: bool = False  # a run that checks nothing is not clean unless this is set
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -85,7 +86,8 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
     try:
         result = engine.run(engine.Plan(target=tgt, provider_spec=settings.provider,
                                         check_spec=settings.checks, seed=settings.seed,
-                                        command=command, concurrency=settings.concurrency))
+                                        command=command, concurrency=settings.concurrency,
+                                        allow_empty=settings.allow_empty))
     finally:
         if own:
             tgt.close()
@@ -103,6 +105,7 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
 def explain(result: RunResult, shown: int = SHOWN) -> str:
     """Why ``result`` is not clean: per failing case, one line per cause of its error findings
     (with the count), scrubbed."""
+    from harness.errors import ExitCode
     from harness.report.groups import group
     from harness.report.results import Outcome
     from harness.secrets import Scrubber
@@ -110,6 +113,9 @@ def explain(result: RunResult, shown: int = SHOWN) -> str:
     failing = [c for c in result.cases if c.outcome is Outcome.FAIL or any(
         f.is_error for f in c.findings)]
     if not failing and not result.breaking:
+        if result.exit_code == ExitCode.NOTHING_CHECKED:
+            return (f"contract suite on {result.meta.target}: {result.empty_reason()} "
+                    "(exit 3; set allow_empty / --vlm-allow-empty to accept that)")
         return f"contract suite clean on {result.meta.target}"
     lines = [f"contract suite on {result.meta.target}: {len(failing)} failing case(s), "
              f"{len(result.errors)} error finding(s)"]

@@ -12,7 +12,6 @@ are not sent. Each probe's fate is a :class:`_Record`, to which comparison adds 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -27,6 +26,7 @@ from harness.drift import baseline as bl
 from harness.drift.probes import DriftProbe, probes_for
 from harness.errors import HarnessError
 from harness.findings import Finding
+from harness.progress import Progress
 from harness.providers import Api, Profile
 from harness.report.results import CaseResult, Outcome
 from harness.secrets import Scrubber
@@ -40,9 +40,6 @@ UNAVAILABLE = frozenset({502, 503, 504, 529})
 # Statuses that, on a request carrying the key, say the account or key is refused.
 REFUSED = frozenset({401, 402, 403})
 
-Progress = Callable[[str], None]
-
-
 @dataclass
 class DriftPlan:
     target: Target
@@ -52,6 +49,10 @@ class DriftPlan:
     max_requests: int | None = None  # probes sent per provider, on every target
     seed: int = 0
     command: str = ""
+    # The run folder: every observation is written here, so a run never has to touch the
+    # baselines to leave what it saw for review (only --update-baseline or a first run do).
+    observed_dir: Path | None = None
+    allow_empty: bool = False  # a run that measured nothing is not an error (exit 0, not 3)
 
 
 @dataclass
@@ -131,8 +132,9 @@ class _ProviderRun:
                             check=check, seed=self.plan.seed)
 
     def _send(self, dp: DriftProbe, probe: Probe) -> _Record:
+        label = f"{self.profile.name} {dp.endpoint} {dp.name}"
         if self.progress:
-            self.progress(f"{self.profile.name} {dp.endpoint} {dp.name}")
+            self.progress.started(label)
         started = time.perf_counter()
         record = _Record(dp, Outcome.PASS)
         try:
@@ -156,6 +158,8 @@ class _ProviderRun:
             record.exchange = ex
             self._judge(record, probe, ex)
         record.duration_s = round(time.perf_counter() - started, 4)
+        if self.progress:
+            self.progress.finished(label, record.outcome.value, record.duration_s)
         return record
 
     def _url(self, exc: httpx.TransportError, probe: Probe) -> str:

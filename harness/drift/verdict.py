@@ -1,21 +1,25 @@
 """Drift verdicts: compare an observation with its baseline and turn probes into report rows.
 
 :func:`_compare` loads the provider's baseline under the plan's ``baselines_dir`` and compares a
-new observation with it, creating the baseline on a first run and accepting the changes under
-``--update-baseline``; the outcome is a :class:`ProviderDrift` with a sentence for the console.
+new observation with it, creating the baseline on a first run (never overwriting one) and
+accepting the changes only under ``--update-baseline``; every observation is also written to the
+run folder (``observed_dir``) for review. The outcome is a :class:`ProviderDrift` with a
+sentence for the console.
 :func:`_case` turns one probe's record, plus the breaking changes that belong to it, into a
 :class:`~harness.report.results.CaseResult`; :class:`DriftRun` holds the whole run's result and
-its exit status (1 on breaking drift that was not accepted).
+its exit status (1 on breaking drift that was not accepted or a failed probe, 3 when nothing
+was measured).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.drift import baseline as bl
 from harness.drift.classify import Change
 from harness.drift.guide import line
 from harness.drift.measure import CHECK, DriftPlan, _Record
+from harness.errors import ExitCode
 from harness.findings import Finding, Severity
 from harness.providers import Profile
 from harness.report.results import CaseResult, Outcome, RunResult
@@ -44,7 +48,11 @@ class DriftRun:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.breaking and not self.accepted else 0
+        """1 on breaking drift not accepted or a failed probe, 3 when nothing was measured
+        (unless allowed), else 0: the cases decide, since accepted drift is no failure."""
+        if self.breaking and not self.accepted:
+            return ExitCode.FINDINGS
+        return replace(self.result, drift=()).exit_code
 
 
 def _compare(plan: DriftPlan, observation: bl.Observation) -> ProviderDrift:
@@ -52,6 +60,8 @@ def _compare(plan: DriftPlan, observation: bl.Observation) -> ProviderDrift:
     path = bl.baseline_path(name, root)
     if not observation.probes:
         return ProviderDrift(name, "untouched", f"{name}: nothing measured; baseline untouched")
+    if plan.observed_dir is not None:  # the run folder keeps what was seen, for review
+        bl.save_baseline(observation, plan.observed_dir)
     old = bl.load_baseline(name, root)
     if old is None:
         bl.save_baseline(observation, root)

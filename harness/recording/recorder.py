@@ -7,7 +7,9 @@ cassette to write: ``cassettes/<provider>/<check>.yaml``, one per provider × sc
 target never learns which check runs; the recorder, which drives the runs, names the file.
 Recording every check also removes the recorded providers' stale cassettes (through the mock:
 all it did not write; elsewhere: those of checks that no longer exist), so ``vlm-harness record
---target mock --provider all`` regenerates the shipped set exactly.
+--target mock --provider all --update-cassettes`` regenerates the shipped set exactly. Without
+``--update-cassettes`` the command records into the run folder ``reports/cassettes``: nothing
+shipped is overwritten by default.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import engine, providers
+from harness import engine, output, providers
 from harness.checks.registry import registered, select
-from harness.errors import UsageError
+from harness.errors import ExitCode, UsageError
 from harness.mock.config import MockConfig
+from harness.progress import ConsoleProgress, Progress
 from harness.recording.cassettes import SUFFIX, UNSORTED, Written
 from harness.recording.scrub import DEFAULT_MEDIA_THRESHOLD
 from harness.report.results import Outcome, RunResult
@@ -90,7 +93,7 @@ def _keeper(inner: Target, written: list[Written]) -> Callable[[Path], bool]:
 def record(target_options: TargetOptions, provider_spec: str = "all", checks: str | None = None,
            cassettes_dir: Path | str = Path("cassettes"), *, mock_config: MockConfig | None = None,
            target: Target | None = None, media_threshold: int = DEFAULT_MEDIA_THRESHOLD,
-           progress: Callable[[str], None] | None = None) -> RecordSummary:
+           progress: Progress | None = None, allow_empty: bool = False) -> RecordSummary:
     """Record the suite into ``cassettes_dir`` through ``target`` (default: the target
     ``target_options`` describes, built here and closed after)."""
     folder = Path(cassettes_dir)
@@ -125,7 +128,8 @@ def record(target_options: TargetOptions, provider_spec: str = "all", checks: st
             recording.scenario = scenario
             plan = engine.Plan(target=recording, provider_spec=provider_spec,
                                check_spec=",".join([scenario, *exchange]),
-                               seed=target_options.seed, command=command)
+                               seed=target_options.seed, command=command,
+                               allow_empty=allow_empty)
             results.append(engine.run(plan, progress=progress))
         written = recording.save()
     finally:
@@ -141,15 +145,16 @@ def record(target_options: TargetOptions, provider_spec: str = "all", checks: st
 def command(*, target: str, provider: str, checks: str | None,
             base_url: str | Sequence[str] | None, cassettes_dir: Path, seed: int,
             max_requests: int | None, max_cost: float | None, quiet: bool = False,
-            header: Sequence[str] = (), model: Sequence[str] = ()) -> int:
-    """The ``record`` CLI command: record, then print the files and the suite's outcome."""
+            header: Sequence[str] = (), model: Sequence[str] = (), allow_empty: bool = False
+            ) -> int:
+    """The ``record`` CLI command: record, then print the files and the suite's outcome; 3 when
+    nothing was recorded (every case skipped), unless ``allow_empty``."""
     options = target_options(kind=TargetKind(target), base_url=base_url, header=header,
                              model=model, seed=seed, max_requests=max_requests, max_cost=max_cost)
-    console = Console(stderr=True, quiet=quiet)
-    with console.status("recording") as status:
-        summary = record(options, provider, checks, cassettes_dir,
-                         progress=lambda msg: status.update(f"recording {msg}"))
-    out = Console(quiet=quiet)
+    with ConsoleProgress("recording", quiet=quiet) as progress:
+        summary = record(options, provider, checks, cassettes_dir, progress=progress,
+                         allow_empty=allow_empty)
+    out = output.stdout(quiet)
     table = Table(title=f"cassettes recorded from {summary.origin}")
     for col in ("cassette", "interactions", "bytes"):
         table.add_column(col, justify="right" if col != "cassette" else "left")
@@ -165,4 +170,10 @@ def command(*, target: str, provider: str, checks: str | None,
     if summary.result.errors:
         out.print(f"[yellow]{len(summary.result.errors)} error findings were recorded as they "
                   "happened: replay will report them again[/]")
-    return 0
+    empty = summary.result.empty_reason()
+    if empty and not allow_empty:
+        Console(stderr=True, quiet=quiet).print(
+            f"[bold red]error: {empty}[/]; nothing worth replaying was recorded (exit 3; pass "
+            "--allow-empty to accept that)", soft_wrap=True, highlight=False)
+        return ExitCode.NOTHING_CHECKED
+    return ExitCode.OK

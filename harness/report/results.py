@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.drift.classify import Change, Kind
-from harness.errors import UnknownNameError, UsageError
-from harness.findings import Finding
+from harness.errors import ExitCode, UnknownNameError, UsageError
+from harness.findings import Finding, Findings
 from harness.waivers import WaiverUse
 
 if TYPE_CHECKING:
@@ -101,20 +101,32 @@ class RunMeta:
     providers: tuple[str, ...]
     python: str
     command: str
+    # Providers the caller named (not "all"): each must have been checked, or the run checked
+    # less than it was asked to. ``allow_empty``: a run that checked nothing may still pass.
+    required: tuple[str, ...] = ()
+    allow_empty: bool = False
+    kind: str = "suite"  # which command made it: suite, fuzz or drift (history compares alike)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "started_at": self.started_at,
                 "finished_at": self.finished_at, "harness_version": self.harness_version,
                 "schema_version": self.schema_version, "seed": self.seed,
                 "providers": list(self.providers), "python": self.python,
-                "command": self.command}
+                "command": self.command, "required": list(self.required),
+                "allow_empty": self.allow_empty, "kind": self.kind}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunMeta:
         return cls(data["target"], data["started_at"], data["finished_at"],
                    data["harness_version"], data["schema_version"], data.get("seed"),
                    tuple(data.get("providers", ())), data.get("python", ""),
-                   data.get("command", ""))
+                   data.get("command", ""), tuple(data.get("required", ())),
+                   bool(data.get("allow_empty", False)), data.get("kind", "suite"))
+
+
+def named_providers(spec: str) -> tuple[str, ...]:
+    """The providers a ``--provider`` value names explicitly (none for ``all``)."""
+    return tuple(n for n in (part.strip() for part in spec.split(",")) if n and n != "all")
 
 
 def scrub_tree(value: Any, scrub: Any) -> Any:
@@ -136,22 +148,56 @@ class RunResult:
     waivers: tuple[WaiverUse, ...] = ()  # what each project waiver did (harness.waivers)
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for c in self.cases for f in c.findings)
+    def findings(self) -> Findings:
+        return Findings(f for c in self.cases for f in c.findings)
 
     @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.is_error)
+    def errors(self) -> Findings:
+        """Error findings; ``str()`` gives one readable line each (an assertion message)."""
+        return Findings(f for f in self.findings if f.is_error)
 
     @property
     def breaking(self) -> tuple[Change, ...]:
         return tuple(c for c in self.drift if c.kind is Kind.BREAKING)
 
     @property
+    def checked(self) -> tuple[str, ...]:
+        """Providers with at least one case that ran (passed or failed)."""
+        return tuple(dict.fromkeys(c.provider for c in self.cases
+                                   if c.outcome in (Outcome.PASS, Outcome.FAIL)))
+
+    @property
+    def unchecked(self) -> tuple[str, ...]:
+        """Selected providers of which nothing ran (every case skipped or not offered)."""
+        done = set(self.checked)
+        return tuple(p for p in self.providers if p not in done)
+
+    def empty_reason(self) -> str:
+        """Why the run counts as having checked nothing ('' when it checked enough): nothing
+        ran at all, or a provider the caller named did not run; with each provider's reason."""
+        missing = [p for p in self.meta.required if p not in self.checked]
+        if self.checked and not missing:
+            return ""
+        why = []
+        for provider in missing or self.unchecked:
+            reasons = [c.reason for c in self.cases if c.provider == provider
+                       and c.outcome is Outcome.SKIP and c.reason]
+            why.append(f"{provider}: {reasons[0] if reasons else 'no case applies'}")
+        head = ("nothing was checked" if not self.checked else
+                f"{', '.join(missing)} not checked")
+        return f"{head} ({'; '.join(why) or 'no provider selected'})"
+
+    @property
     def exit_code(self) -> int:
-        """1 on an error finding, a failed case or breaking drift; latency alone never fails."""
+        """:class:`~harness.errors.ExitCode`: 1 on an error finding, a failed case or breaking
+        drift (latency alone never fails); else 3 when nothing was checked (see
+        :meth:`empty_reason`) unless the run allowed that; else 0."""
         failed = any(c.outcome is Outcome.FAIL for c in self.cases)
-        return 1 if self.errors or failed or self.breaking else 0
+        if self.errors or failed or self.breaking:
+            return ExitCode.FINDINGS
+        if not self.meta.allow_empty and self.empty_reason():
+            return ExitCode.NOTHING_CHECKED
+        return ExitCode.OK
 
     @property
     def providers(self) -> tuple[str, ...]:

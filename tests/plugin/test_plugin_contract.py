@@ -114,3 +114,37 @@ def test_client_and_mock_fixtures(pytester: pytest.Pytester) -> None:
             assert vlm_mock.kind.value == "mock"
     """)
     pytester.runpytest("--vlm-provider", "mimo").assert_outcomes(passed=4)
+
+
+def test_nothing_checked_is_not_clean_unless_allowed(pytester: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    pytester.makepyfile("""
+        from harness.suite import assert_clean
+
+        def test_live(vlm_contract):
+            assert vlm_contract.exit_code == 3
+            assert_clean(vlm_contract)
+    """)
+    args = ("--vlm-target", "live", "--vlm-provider", "mimo", "--vlm-checks", "text")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*contract suite on live: nothing was checked (mimo: MIMO_API_KEY "
+                                 "is not set) (exit 3; set allow_empty / --vlm-allow-empty*"])
+    pytester.makepyfile("""
+        def test_live(vlm_contract):
+            assert vlm_contract.exit_code == 0
+    """)
+    pytester.runpytest(*args, "--vlm-allow-empty", "true").assert_outcomes(passed=1)
+
+
+def test_errors_print_as_readable_lines(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_defect(vlm_contract):
+            assert vlm_contract.exit_code == 0, vlm_contract.errors
+    """)
+    result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", "http://127.0.0.1:9",
+                                "--vlm-provider", "local", "--vlm-checks", "text")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*[[]error[]] local text: check raised ConnectError*"])
+    assert "Finding(" not in result.stdout.str()

@@ -198,7 +198,7 @@ def test_unreachable_provider_is_reported_not_raised(
                         for c in rest)
     assert run.providers[0].baseline == "untouched"
     assert not (tmp_path / "baselines" / "local.json").exists()
-    assert run.exit_code == 0
+    assert run.exit_code == 1  # a failed probe is a finding: never a green run
 
 
 def test_wrong_key_is_reported_and_scrubbed(targets: Callable[..., Target], tmp_path: Path,
@@ -212,7 +212,7 @@ def test_wrong_key_is_reported_and_scrubbed(targets: Callable[..., Target], tmp_
     assert cases["text"].findings[0].message.startswith(
         "the key in MODELBEST_API_KEY was refused: HTTP 401 on the text probe")
     assert cases["no-auth"].reason == "not sent: modelbest refused the credentials"
-    assert run.exit_code == 0 and run.providers[0].baseline == "untouched"
+    assert run.exit_code == 1 and run.providers[0].baseline == "untouched"  # a refused key fails
     written = run.result.write_json(tmp_path / "results.json").read_text()
     assert bogus not in written
 
@@ -224,7 +224,8 @@ def test_rate_limit_is_reported_as_a_skip(targets: Callable[..., Target], tmp_pa
     assert first.outcome is Outcome.SKIP
     assert first.reason.startswith("rate-limited: HTTP 429 on the text probe (Retry-After: 0)")
     assert all(c.reason == "not sent: local is rate-limited" for c in rest)
-    assert run.exit_code == 0 and run.providers[0].baseline == "untouched"
+    # Nothing was measured: a run that compared nothing is not green.
+    assert run.exit_code == 3 and run.providers[0].baseline == "untouched"
 
 
 def test_max_requests_caps_the_probes_sent(targets: Callable[..., Target], tmp_path: Path) -> None:
@@ -244,7 +245,8 @@ def test_live_without_keys_skips_every_provider(targets: Callable[..., Target], 
     reasons = {c.provider: c.reason for c in run.result.cases if c.check == "drift-image"}
     assert reasons["wavespeed"] == "WAVESPEED_API_KEY is not set"
     assert reasons["fal"] == "FAL_KEY is not set"
-    assert run.exit_code == 0 and not (tmp_path / "baselines").exists()
+    assert run.exit_code == 3 and not (tmp_path / "baselines").exists()
+    assert "nothing was checked (fal: FAL_KEY is not set;" in run.result.empty_reason()
 
 
 def test_local_target_against_the_served_mock(targets: Callable[..., Target], tmp_path: Path,
@@ -261,11 +263,13 @@ def test_command_writes_reports_and_exits_on_breaking(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     args = ["drift", "--target", "mock", "--provider", "local", "--quiet"]
     assert CliRunner().invoke(cli, args).exit_code == 0
-    assert (tmp_path / "reports/baselines/local.json").is_file()
-    for name in ("results.json", "junit.xml", "index.html"):
+    # Mock baselines live apart from the live ones the nightly compares with.
+    assert (tmp_path / "reports/baselines/mock/local.json").is_file()
+    assert not (tmp_path / "reports/baselines/local.json").exists()
+    for name in ("results.json", "junit.xml", "index.html", "observed/local.json"):
         assert (tmp_path / "reports" / name).is_file()
     # Plant a breaking change in the accepted baseline: the next run must find it.
-    path = tmp_path / "reports/baselines/local.json"
+    path = tmp_path / "reports/baselines/mock/local.json"
     saved = json.loads(path.read_text())
     for probe in saved["probes"]:
         if probe["probe"] == "text":
@@ -277,6 +281,24 @@ def test_command_writes_reports_and_exits_on_breaking(tmp_path: Path,
     written = RunResult.load(tmp_path / "reports/results.json")
     assert [c.pointer for c in written.breaking] == ["text#/status"]
     assert "drift-text" in (tmp_path / "reports/junit.xml").read_text()
+    # ...and must not have written what it saw over the baseline: only --update-baseline does.
+    assert json.loads(path.read_text()) == saved
+    accepted = CliRunner().invoke(cli, [*args, "--update-baseline"])
+    assert accepted.exit_code == 0, accepted.output
+    assert json.loads(path.read_text()) != saved
+
+
+def test_command_without_keys_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nightly with no keys (a missing secret) must not be a green run that checked nothing."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("WAVESPEED_API_KEY", "FAL_KEY", "MODELBEST_API_KEY", "MIMO_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(cli, ["drift", "--target", "live", "--format", "plain"])
+    assert result.exit_code == 3, result.output
+    assert "error: nothing was checked (fal: FAL_KEY is not set;" in result.output
+    assert "pass --allow-empty" in result.output
+    allowed = CliRunner().invoke(cli, ["drift", "--target", "live", "--allow-empty"])
+    assert allowed.exit_code == 0, allowed.output
 
 
 def test_command_refuses_an_unknown_target() -> None:

@@ -114,3 +114,28 @@ def test_the_record_command_regenerates_a_provider_and_removes_stale_cassettes(t
     refused = runner.invoke(app, ["record", "--target", "cassette"])
     assert refused.exit_code == 2
     assert "known: live, local, mock, url" in " ".join(refused.output.split())
+
+
+def test_record_writes_a_run_folder_unless_asked_to_update_the_shipped_cassettes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipped = tmp_path / "cassettes" / "wavespeed" / "image.yaml"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_text("interactions: []\nversion: 1\n")
+    args = ["record", "--provider", "wavespeed", "--checks", "image"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert shipped.read_text() == "interactions: []\nversion: 1\n"  # untouched
+    assert (tmp_path / "reports/cassettes/wavespeed/image.yaml").is_file()
+    updated = CliRunner().invoke(app, [*args, "--update-cassettes"])
+    assert updated.exit_code == 0, updated.output
+    assert "interactions: []" not in shipped.read_text()
+
+
+def test_recording_nothing_is_nothing_checked(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    done = CliRunner().invoke(app, ["record", "--target", "live", "--provider", "mimo",
+                                    "--cassettes-dir", str(tmp_path)])
+    assert done.exit_code == 3, done.output
+    assert "nothing was checked (mimo: MIMO_API_KEY is not set)" in " ".join(done.output.split())

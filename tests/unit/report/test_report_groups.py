@@ -16,11 +16,12 @@ from harness.checks.conformance import response_schema_conformance
 from harness.checks.exchange import Exchange, Probe, SseEvent
 from harness.checks.registry import CheckContext
 from harness.findings import Finding, Severity
+from harness.output import table
 from harness.report import junit
 from harness.report.groups import EXAMPLES, cause_of, group
 from harness.report.html import render
 from harness.report.results import CaseResult, Outcome, RunMeta, RunResult
-from harness.runner_cli import causes_table, summary_table
+from harness.runner_cli import causes_table
 from harness.secrets import Scrubber
 from harness.targets import TargetOptions, make_target
 
@@ -82,7 +83,7 @@ def test_every_writer_shows_the_group_and_results_keep_the_raw_findings(
     from rich.console import Console
 
     console = Console(record=True, width=200)
-    console.print(summary_table(result))
+    console.print(table(result.cases, "contract suite"))
     console.print(causes_table(result))
     text = console.export_text()
     assert "52 × event N /choices/N: 'finish_reason' is a required property" in text

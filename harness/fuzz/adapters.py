@@ -30,7 +30,7 @@ from schemathesis.core.transport import Response
 from harness.checks.exchange import Exchange, Probe, parse_sse
 from harness.checks.registry import CheckContext, CheckSpec
 from harness.findings import Finding
-from harness.fuzz_document import Route
+from harness.fuzz.document import Route
 from harness.secrets import Scrubber
 from harness.targets.base import Target
 

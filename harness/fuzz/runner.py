@@ -13,9 +13,9 @@ adapters stay silent outside a harness run, where no provider is known). Cases n
 into Hypothesis, so nothing is shrunk or re-sent; every failure is kept as a finding instead,
 in :class:`~harness.report.results.CaseResult` rows named ``schemathesis:<check>`` (plus one
 ``fuzz`` row per operation with what ran), so fuzzing lands in the same reports as the suite.
-The pieces live beside it: :mod:`harness.fuzz_document` (the document and its routes),
-:mod:`harness.fuzz_adapters` (sending cases, adapting responses and checks) and
-:mod:`harness.fuzz_rows` (the report rows); their public names are re-exported here.
+The pieces live beside it: :mod:`harness.fuzz.document` (the document and its routes),
+:mod:`harness.fuzz.adapters` (sending cases, adapting responses and checks) and
+:mod:`harness.fuzz.rows` (the report rows); the package re-exports the public names.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from harness import __version__, openapi, providers
 from harness.checks.exchange import Probe
 from harness.checks.registry import registered
 from harness.errors import UsageError
-from harness.fuzz_adapters import (  # noqa: F401  (adapter, exchange_of: re-exported)
+from harness.fuzz.adapters import (
     _builtin,
     _Check,
     _Run,
@@ -49,11 +49,18 @@ from harness.fuzz_adapters import (  # noqa: F401  (adapter, exchange_of: re-exp
     _send,
     _still_negative,
     adapter,
-    exchange_of,
 )
-from harness.fuzz_document import SSE_EVENT, Route, document, routes  # noqa: F401
-from harness.fuzz_rows import KEPT_PER_ROW, _finding, _Rows  # noqa: F401
-from harness.report.results import CaseResult, Outcome, RunMeta, RunResult, schema_version
+from harness.fuzz.document import Route, document, routes
+from harness.fuzz.rows import _finding, _Rows
+from harness.progress import Progress
+from harness.report.results import (
+    CaseResult,
+    Outcome,
+    RunMeta,
+    RunResult,
+    named_providers,
+    schema_version,
+)
 from harness.secrets import Scrubber
 from harness.strategies.profiles import settings_for
 from harness.targets import make_target
@@ -89,7 +96,8 @@ def split(examples: int, modes: tuple[str, ...]) -> dict[str, int]:
 def fuzz(target_options: TargetOptions, provider_spec: str = "all",
          max_examples: int | None = None, seed: int = 0, *, target: Target | None = None,
          modes: tuple[str, ...] = ("positive", "negative"),
-         checks: tuple[str, ...] | None = None) -> list[CaseResult]:
+         checks: tuple[str, ...] | None = None,
+         progress: Progress | None = None) -> list[CaseResult]:
     """Fuzz every HTTP operation of the selected providers; one row per check × endpoint.
 
     ``max_examples`` is per operation, shared by the generation ``modes`` (default by target
@@ -108,14 +116,15 @@ def fuzz(target_options: TargetOptions, provider_spec: str = "all",
                 if any(e.method in openapi.HTTP_METHODS for a in profile.apis
                        for e in a.protocol.endpoints)
                 for row in _fuzz_provider(tgt, profile, per_mode, seed,
-                                          checks or SCHEMATHESIS_CHECKS)]
+                                          checks or SCHEMATHESIS_CHECKS, progress)]
     finally:
         if own:
             tgt.close()
 
 
 def _fuzz_provider(target: Target, profile: providers.Profile, per_mode: dict[str, int],
-                   seed: int, builtin_names: tuple[str, ...]) -> list[CaseResult]:
+                   seed: int, builtin_names: tuple[str, ...], progress: Progress | None = None
+                   ) -> list[CaseResult]:
     scrubber = Scrubber.from_env()
     table = routes(profile)
     run = _Run(target, scrubber, table)
@@ -139,6 +148,10 @@ def _fuzz_provider(target: Target, profile: providers.Profile, per_mode: dict[st
                 rows.row(chk.name, route.op.key, chk.capability)
         probe = Probe(target, profile, route.api)
         stats: dict[str, int] = {}
+        label = f"{profile.name} {route.op.key}"
+        if progress:
+            progress.started(label)
+        begun = time.perf_counter()
         for mode, examples in per_mode.items():
             try:
                 spent = _cases(run, route, operation, probe, mode, examples, seed, checks, rows,
@@ -155,6 +168,10 @@ def _fuzz_provider(target: Target, profile: providers.Profile, per_mode: dict[st
             f"; {spent}" if spent else "")
         summary.latencies = tuple(round(e.latency_ms, 3) for e in probe.exchanges)
         summary.ran = bool(probe.exchanges)
+        if progress:
+            failing = any(r.kept for (_, ep), r in rows.rows.items() if ep == route.op.key)
+            progress.finished(label, "fail" if failing else "pass" if summary.ran else "skip",
+                              time.perf_counter() - begun)
     return rows.results()
 
 
@@ -215,29 +232,34 @@ def _cases(run: _Run, route: Route, operation: Any, probe: Probe, mode: str, exa
 
 def command(*, target: str, provider: str, max_examples: int | None, seed: int,
             base_url: str | Sequence[str] | None, max_requests: int | None, reports_dir: Path,
-            quiet: bool = False, header: Sequence[str] = (), model: Sequence[str] = ()) -> int:
+            quiet: bool = False, header: Sequence[str] = (), model: Sequence[str] = (),
+            fmt: str | None = None, allow_empty: bool = False) -> int:
     """The body of ``vlm-harness fuzz``: fuzz, write the usual reports, print what failed."""
     from rich.console import Console
 
-    from harness.runner_cli import summary_table, write_reports
+    from harness import output
+    from harness.progress import ConsoleProgress
+    from harness.runner_cli import write_reports
 
+    fmt = output.choose(fmt)
     options = target_options(kind=target, base_url=base_url, header=header, model=model,
                              seed=seed, max_requests=max_requests)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    cases = fuzz(options, provider, max_examples, seed)
+    with ConsoleProgress("fuzzing", quiet=quiet) as progress:
+        cases = fuzz(options, provider, max_examples, seed, progress=progress)
     scrubber = Scrubber.from_env()
     meta = RunMeta(target=target, started_at=started,
                    finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    harness_version=__version__, schema_version=schema_version(), seed=seed,
                    providers=tuple(p.name for p in providers.select(provider)),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
-                   command=scrubber.text(shlex.join(["vlm-harness", *sys.argv[1:]])))
+                   command=scrubber.text(shlex.join(["vlm-harness", *sys.argv[1:]])),
+                   required=named_providers(provider), allow_empty=allow_empty, kind="fuzz")
     result = RunResult(meta=meta, cases=tuple(cases))
     write_reports(result, reports_dir)
     # The table shows what ran per operation and what failed; passing rows are in the reports.
-    shown = tuple(c for c in result.cases if c.check == "fuzz" or c.outcome is not Outcome.PASS)
-    out = Console(quiet=quiet)
-    out.print(summary_table(replace(result, cases=shown)))
-    failed = sum(1 for c in result.cases if c.outcome is Outcome.FAIL)
-    out.print(f"{failed} failing check × endpoint rows - reports in {reports_dir}/")
+    with output.closed_pipe_is_quiet():
+        output.emit(result, fmt, output.stdout(quiet), f"fuzz on {target}",
+                    shown=lambda c: c.check == "fuzz" or c.outcome is not Outcome.PASS)
+    output.verdict(result, f"reports in {reports_dir}/", Console(stderr=True, quiet=quiet))
     return result.exit_code

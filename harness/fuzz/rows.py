@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.checks.exchange import Exchange
 from harness.findings import Finding, Severity
-from harness.fuzz_document import Route
+from harness.fuzz.document import Route
 from harness.report.results import CaseResult, Outcome
 from harness.secrets import Scrubber
 
