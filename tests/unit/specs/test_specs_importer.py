@@ -4,6 +4,7 @@ derived by hand; hand-made files and dialect overlays are never overwritten, but
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +106,16 @@ def test_import_from_a_url_records_the_url(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     event = json.loads((tmp_path / "out" / "error.json").read_text())
     assert event["x-source"]["document"] == url
+
+
+def test_imported_folder_lints_like_the_hand_made_one(tmp_path: Path) -> None:
+    from harness.lint import lint
+    from harness.schemas import schema_root
+
+    root = tmp_path / "schemas"
+    shutil.copytree(schema_root(), root)
+    shutil.rmtree(root / NAME)
+    result = import_spec(BUNDLE, NAME, root / NAME, EARLIER, str(BUNDLE))
+    assert result.conflicts == [] and len(result.written) == 14
+    # same $id rules, refs, meta-schemas and x-source checks as the shipped schemas
+    assert sorted(f.message for f in lint(root)) == sorted(f.message for f in lint())
