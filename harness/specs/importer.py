@@ -1,10 +1,8 @@
-"""``vlm-harness import SPEC --protocol NAME``: a published schema bundle in our layout.
+"""``vlm-harness import SPEC --protocol NAME``: a published spec in our layout.
 
-Each message definition becomes ``<type>.json``, each union of messages ``client-event.json``
-/ ``server-event.json``, and the shared definitions with the document's description
-``common.json``; local ``$ref`` are rewritten to point across files, and every file gets its
-``$id`` and an ``x-source`` with the spec's URL or file, its version and the pointer it came
-from. Files are written to a scratch folder first, so the migration guide against the schemas
+:mod:`~harness.specs.layout` decides the files (one per message or component schema, each
+with its ``$id`` and an ``x-source`` naming the spec's URL or file, version and pointer).
+Files are written to a scratch folder first, so the migration guide against the schemas
 they replace (``schemas/<protocol>[/<revision>]``) is computed before anything is touched. A
 file there that was not derived from the same spec (a hand-made overlay, a dialect) is never
 overwritten, and a provider dialect overlay that constrains a field the import no longer has is
@@ -22,13 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.drift.classify import Change
-from harness.errors import UsageError
-from harness.specs.bundle import at, message_pointers, union_refs
-from harness.specs.model import Spec
+from harness.specs.layout import layout
 from harness.specs.read import read_spec
-
-DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-SHARED = "common"
 
 
 @dataclass(slots=True)
@@ -40,80 +33,6 @@ class Imported:
     changes: list[Change] = field(default_factory=list)
 
 
-def _file_of(key: str) -> str:
-    return f"{key.replace('_', '-') if key.endswith(('_event', '_events')) else key}.json"
-
-
-def _rewrite(node: Any, files: dict[str, str], shared: set[str]) -> Any:
-    """Local refs → refs across the per-message files and ``common.json``."""
-    if isinstance(node, list):
-        return [_rewrite(v, files, shared) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _rewrite(v, files, shared) for k, v in node.items()}
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        pointer = ref[1:]
-        if pointer in files:
-            out["$ref"] = files[pointer]
-        elif pointer.split("/")[2] in shared:
-            out["$ref"] = f"{SHARED}.json#{pointer}"
-    return out
-
-
-def layout(spec: Spec, name: str, document: str) -> dict[str, dict[str, Any]]:
-    """File name → schema for the bundle ``spec``, named under ``name`` (``proto/rev``)."""
-    from harness.schemas import uri_of
-
-    doc = spec.raw
-    if spec.kind != "schema-bundle" or not isinstance(doc, dict):
-        raise UsageError(f"{spec.source}: import reads a JSON Schema bundle whose oneOf lists "
-                         f"the messages; this is {spec.kind}")
-    messages = message_pointers(doc)
-    unions = {p: doc_p for p in _union_pointers(doc) for doc_p in [at(doc, p)]}
-    files = {p: _file_of(k) for p, k in ((p, _key(doc, p)) for p in messages)}
-    files |= {p: _file_of(p.rsplit("/", 1)[-1]) for p in unions}
-    holders = {p.split("/")[2] for p in [*messages, *unions]}
-    defs = doc.get("definitions") or {}
-    shared = {k for k in defs if k not in holders}
-    source = {"document": document, "version": spec.version}
-
-    def head(file: str, title: str, pointer: str) -> dict[str, Any]:
-        return {"$schema": doc.get("$schema", DRAFT_07),
-                "$id": uri_of(f"{name}/{file.removesuffix('.json')}"), "title": title,
-                "x-source": {**source, "section": f"#{pointer}"}}
-
-    title = doc.get("title", name)
-    out: dict[str, dict[str, Any]] = {}
-    for pointer, group in messages.items():
-        side = "client" if "client" in f"{group}/{pointer}" else "server"
-        key = _key(doc, pointer)
-        out[files[pointer]] = {**head(files[pointer], f"{title}: {side} event {key}", pointer),
-                               **_rewrite(at(doc, pointer), files, shared)}
-    for pointer, union in unions.items():
-        out[files[pointer]] = {**head(files[pointer], f"{title}: any "
-                                      f"{pointer.rsplit('/', 1)[-1].replace('_', ' ')}", pointer),
-                               **_rewrite(union, files, shared)}
-    if shared:
-        common = head(f"{SHARED}.json", f"{title}: shared definitions", "/definitions")
-        if spec.description:
-            common["description"] = spec.description
-        out[f"{SHARED}.json"] = {**common, "definitions": {
-            k: _rewrite(defs[k], files, shared) for k in sorted(shared)}}
-    return out
-
-
-def _key(doc: Any, pointer: str) -> str:
-    from harness.drift.schema_walk import event_type
-
-    return event_type(at(doc, pointer)) or pointer.rsplit("/", 1)[-1]
-
-
-def _union_pointers(doc: Any) -> list[str]:
-    """Pointers of the unions below the top-level one (``client_event``, ``server_event``)."""
-    return [ref[1:] for ref in union_refs(doc) or () if union_refs(at(doc, ref[1:]))]
-
-
 def derived_from(path: Path, document: str) -> bool:
     """Whether the file at ``path`` was made from the same published document (by file name)."""
     try:
@@ -121,7 +40,11 @@ def derived_from(path: Path, document: str) -> bool:
     except (OSError, ValueError, AttributeError):
         return False
     theirs = str(source.get("document", "")) if isinstance(source, dict) else ""
-    return bool(theirs) and Path(urlsplit(theirs).path).name == Path(urlsplit(document).path).name
+
+    def name(doc: str) -> tuple[str, str]:  # fal's per-app documents differ by query only
+        parts = urlsplit(doc)
+        return Path(parts.path).name, parts.query
+    return bool(theirs) and name(theirs) == name(document)
 
 
 def dialect_conflicts(name: str, files: dict[str, dict[str, Any]]) -> list[str]:

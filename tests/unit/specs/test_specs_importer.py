@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.specs.importer import derived_from, dialect_conflicts, import_spec
 from harness.specs.migration import diff_paths
+from harness.specs.read import read_spec
 from tests.unit.specs.conftest import BUNDLE, EARLIER, FAL_OPENAPI, published, write
 
 NAME = "minicpm-o-realtime/earlier"
@@ -91,9 +92,10 @@ def test_import_usage_errors(tmp_path: Path) -> None:
     rev = runner.invoke(app, ["import", str(BUNDLE), "--protocol", "minicpm-o-realtime",
                               "--revision", "latest"])
     assert rev.exit_code == 2 and "current, earlier" in rev.output
-    api = runner.invoke(app, ["import", str(FAL_OPENAPI), "--protocol", "fal-queue",
-                              "-o", str(tmp_path / "o")])
-    assert api.exit_code == 2 and "this is openapi" in api.output
+    one = write(tmp_path / "request.json", {"type": "object"})
+    plain = runner.invoke(app, ["import", str(one), "--protocol", "fal-queue",
+                                "-o", str(tmp_path / "o")])
+    assert plain.exit_code == 2 and "this is schema" in plain.output
     gone = runner.invoke(app, ["import", str(tmp_path / "nope.json"), "--protocol", "fal-queue"])
     assert gone.exit_code == 2 and "nope.json: no such file" in gone.output
 
@@ -119,3 +121,26 @@ def test_imported_folder_lints_like_the_hand_made_one(tmp_path: Path) -> None:
     assert result.conflicts == [] and len(result.written) == 14
     # same $id rules, refs, meta-schemas and x-source checks as the shipped schemas
     assert sorted(f.message for f in lint(root)) == sorted(f.message for f in lint())
+
+
+def test_openapi_import_one_file_per_component_and_inline_body(tmp_path: Path) -> None:
+    doc = json.loads(FAL_OPENAPI.read_text())
+    ok = doc["paths"]["/fal-ai/mini-cpm"]["post"]["responses"]["200"]
+    ok["content"]["application/json"]["schema"] = {"type": "object", "properties": {
+        "request_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/QueueStatus/"
+                                                             "properties/status"}}}
+    spec = write(tmp_path / "openapi.json", doc)
+    result = import_spec(spec, "fal-queue", tmp_path / "out", tmp_path / "none", str(spec))
+    assert sorted(p.name for p in result.written) == [
+        "mini-cpm-input.json", "mini-cpm-output.json", "post-fal-ai-mini-cpm-response-200.json",
+        "queue-status.json"]
+    inline = json.loads((tmp_path / "out" / "post-fal-ai-mini-cpm-response-200.json").read_text())
+    assert inline["properties"]["status"]["$ref"] == "queue-status.json#/properties/status"
+    assert inline["x-source"]["section"] == (
+        "#/paths/~1fal-ai~1mini-cpm/post/responses/200/content/application~1json/schema")
+    status = json.loads((tmp_path / "out" / "queue-status.json").read_text())
+    assert status["$id"].endswith("/schemas/fal-queue/queue-status.json")
+    # what the client receives keeps its direction in our layout (file names say it)
+    folder = read_spec(tmp_path / "out")
+    assert folder.messages["post-fal-ai-mini-cpm-response-200"].direction.value == "response"
+    assert folder.messages["mini-cpm-input"].direction.value == "request"
