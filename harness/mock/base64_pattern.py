@@ -2,18 +2,22 @@
 
 The data-URL and bare-base64 patterns of the request schemas end in a base64 body. ``re`` walks
 it a character at a time: ~30 ms for the 13.3 MB of a 10 MB image, a third of validating such a
-request (and Rust's regex, on the accept path, is no faster). Deleting the alphabet with
-``bytes.translate`` answers the same question about 4x faster. The verdict must stay exactly
-``re.search``'s (tests/unit/mock/test_validation.py compares both), and ``media.parse`` cannot
-stand in for it: it is stricter (whole quanta), it runs after the schema, and a schema
-violation is reported with the schema's message. Both the explaining validator
-(:mod:`harness.mock.validation`) and the accept path (:mod:`harness.mock.accept`) use it.
+request (and Rust's regex, on the accept path, is no faster). Slices that pybase64 decodes with
+``validate=True`` (SIMD) and that hold no ``=`` are alphabet only; for the others, deleting the
+alphabet with ``bytes.translate`` answers exactly, still 4x faster than re. The verdict must
+stay exactly ``re.search``'s (tests/unit/mock/test_base64_pattern.py compares both), and
+``media.parse`` cannot stand in for it: it is stricter (whole quanta), it runs after the
+schema, and a schema violation is reported with the schema's message. Both the explaining
+validator (:mod:`harness.mock.validation`) and the accept path (:mod:`harness.mock.accept`)
+use it.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+import pybase64
 
 BASE64_TAIL = "[A-Za-z0-9+/]+={0,2}$"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -49,6 +53,20 @@ def matches_base64(head: re.Pattern[str], instance: str) -> bool:
         return False
     for i in range(start, end - padding, _SLICE):
         part = instance[i:min(i + _SLICE, end - padding)]
-        if not part.isascii() or part.encode().translate(None, _BASE64_ALPHABET):
+        if not part.isascii():
             return False
+        if "=" not in part and _decodes(part):  # whole quanta, all in the alphabet
+            continue
+        if part.encode().translate(None, _BASE64_ALPHABET):  # the exact answer, 4x slower
+            return False
+    return True
+
+
+def _decodes(part: str) -> bool:
+    # pybase64's SIMD decoder validates ~5x faster than translate deletes; it refuses a slice
+    # that is not whole quanta (the last one, mostly), which translate then answers.
+    try:
+        pybase64.b64decode(part, validate=True)
+    except ValueError:
+        return False
     return True

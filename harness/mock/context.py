@@ -141,8 +141,14 @@ class MockContext:
 
     async def read_json(self, request: Request) -> Any | JSONResponse:
         """The parsed body (not yet validated), or the provider's error for bad JSON."""
+        # Not request.body(): it holds the chunks and their join at once (2x a 13 MB image)
+        # and keeps the bytes for the request's life; this buffer is dropped once parsed.
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
-        parsed = parse_json(await request.body(), VALIDATION_STATUS.get(self.protocol, 400))
+        parsed = parse_json(raw, VALIDATION_STATUS.get(self.protocol, 400))
+        del raw
         return self.problem(parsed) if isinstance(parsed, Problem) else integral(parsed)
 
     def schema_error(self, body: Any, schema: str) -> JSONResponse | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import gc
 import hashlib
 import io
@@ -228,3 +229,22 @@ def test_data_url_round_trip(magic: bytes, body: bytes) -> None:
     p = parse(data_url(data))
     assert p.size == len(data) and p.sha256 == hashlib.sha256(data).hexdigest()
     assert p.format == sniff(magic) and p.format is not None
+
+
+QUANTA = st.lists(st.sampled_from(["QUJD", "AB+/", "ab==", "abc=", "A===", "====", "=abc", "ab=c",
+                                   "a-_b", "é123", "ab\nc", "    "]), max_size=6).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(QUANTA)
+def test_decoding_refuses_exactly_what_binascii_strict_mode_refuses(text: str) -> None:
+    """Slices are decoded with pybase64 (SIMD); its verdicts must stay binascii's strict ones."""
+    try:
+        want: bytes | None = binascii.a2b_base64(text, strict_mode=True)
+    except ValueError:
+        want = None
+    try:
+        got: bytes | None = decoded(f"data:image/png;base64,{text}")
+    except MediaError:
+        got = None
+    assert got == (want or None)  # an empty payload is refused by parse, decoded gives b""
