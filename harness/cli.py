@@ -391,14 +391,18 @@ def serve(
     defects: Annotated[str, typer.Option(
         help="Plant contract defects (e.g. 'missing-done,key-leak') to prove your tests catch them."
     )] = "",
+    workers: Annotated[int, typer.Option(
+        help="Worker processes behind the one port (jobs and uploads are shared).")] = 1,
 ) -> int:
     """Serve the reference mock and print the base URL each provider's SDK should be given."""
     from harness.mock import serve as serve_mod
 
     if not 0 <= port <= 65535:  # socket.bind raises OverflowError, not OSError, out of range
         raise UsageError(f"--port must be 0..65535, got {port}")
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
-                             names=providers, defects_spec=defects)
+                             names=providers, defects_spec=defects, workers=workers)
 
 
 @app.command()

@@ -124,7 +124,8 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
     ]
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__, "providers": selected})
+        worker = {"worker": config.worker} if config.worker else {}  # serve --workers N
+        return JSONResponse({"status": "ok", "version": __version__, "providers": selected, **worker})
 
     async def provider_urls(request: Request) -> JSONResponse:
         root = config.public_url or str(request.base_url)

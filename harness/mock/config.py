@@ -30,6 +30,15 @@ class MockConfig:
     defects: str = ""  # planted contract defects, see harness.mock.defects
     public_url: str | None = None  # absolute base advertised in fal/WaveSpeed URLs
     webhook_timeout_s: float = 5.0
+    # serve --workers N: the folder holding jobs and uploads that every worker must see (see
+    # harness.mock.shared_store), and this worker's name, which keeps the ids it mints apart
+    # from its siblings'; a single server has neither, and mints the ids it always did
+    shared_dir: str | None = None
+    worker: str = ""
+
+    def unique(self, *parts: object) -> tuple[object, ...]:
+        """``parts`` made unique to this worker, for ids that counters mint per process."""
+        return (*parts, self.worker) if self.worker else parts
 
     def key_for(self, provider: str) -> str:
         return self.keys.get(provider, MOCK_KEY)

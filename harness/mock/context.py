@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import count
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.types import Scope
 from harness.media import Payload
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.errors import error_response
+from harness.mock.shared_store import DiskStore
 from harness.mock.store import BoundedStore
 from harness.mock.validation import MediaItem, Problem, media_payloads, parse_json, schema_problem
 from harness.providers import Api, Profile
@@ -63,8 +65,8 @@ class MockState:
     """State shared by every handler of one app: bounded, so a long run stays flat."""
 
     config: MockConfig
-    jobs: BoundedStore[Any]
-    uploads: BoundedStore[bytes]
+    jobs: BoundedStore[Any] | DiskStore[Any]
+    uploads: BoundedStore[bytes] | DiskStore[bytes]
     sessions: BoundedStore[Any]
     webhooks: list[dict[str, Any]]  # delivery log (bounded by the handler that appends)
     # What reached the app, newest last: lets a test count an SDK's retries or see its headers.
@@ -75,10 +77,14 @@ class MockState:
 
     @classmethod
     def create(cls, config: MockConfig) -> MockState:
-        def store() -> BoundedStore[Any]:
+        def store(shared: str | None = None) -> Any:
+            if shared and config.shared_dir:  # serve --workers N: every worker sees these
+                return DiskStore(Path(config.shared_dir) / shared, config.store_max_items,
+                                 config.store_ttl_s)
             return BoundedStore(config.store_max_items, config.store_ttl_s)
 
-        return cls(config, store(), store(), store(), [], deque(maxlen=config.store_max_items),
+        return cls(config, store("jobs"), store("uploads"), store(), [],
+                   deque(maxlen=config.store_max_items),
                    Scrubber.from_env(extra=(*config.keys.values(), MOCK_KEY)))
 
 

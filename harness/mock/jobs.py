@@ -7,7 +7,8 @@ whose prompt contains :data:`FAIL_MARKER` (``"[fail]"``, case-insensitive) ends 
 instead of succeeded, so clients can test their handling of a failed prediction without a
 fault header; a cancelled job ends *cancelled* at once. Sync jobs (WaveSpeed's
 ``enable_sync_mode``) are terminal when created. Ids are a pure function of (seed, provider,
-counter), so the same run of requests gives the same ids. Jobs live in the shared, bounded
+counter), so the same run of requests gives the same ids (a worker of ``serve --workers N``
+adds its name, so siblings never mint the same id). Jobs live in the shared, bounded
 ``ctx.state.jobs`` store; :meth:`JobQueue.when_done` runs a callback (fal's webhook) once a
 job is terminal, on the running event loop.
 """
@@ -125,7 +126,8 @@ class JobQueue:
         self._tasks: set[asyncio.Task[None]] = set()  # strong refs: the loop keeps weak ones
 
     def new_id(self) -> str:
-        h = digest("job", self.ctx.config.seed, self.ctx.profile.name, next(self._counter))
+        h = digest(*self.ctx.config.unique("job", self.ctx.config.seed, self.ctx.profile.name,
+                                           next(self._counter)))
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"  # fal's UUID-like shape
 
     def create(self, model: str, input: Mapping[str, Any], output: str, *, prompt: str,
@@ -150,15 +152,18 @@ class JobQueue:
         if self.phase(job).terminal:
             return False
         job.cancelled = True
+        self.ctx.state.jobs.put(self._key(job.id), job)  # a shared store holds a copy
         return True
 
     def when_done(self, job: Job, callback: Callable[[Job], Awaitable[None]]) -> None:
         """Run ``callback(job)`` on the current event loop once ``job`` is terminal."""
 
         async def wait() -> None:
-            while not self.phase(job).terminal:
-                await asyncio.sleep(max(job.done_in(self.clock()), 0.001))
-            await callback(job)
+            current = job
+            while not self.phase(current).terminal:
+                await asyncio.sleep(max(current.done_in(self.clock()), 0.001))
+                current = self.get(job.id) or current  # another worker may have cancelled it
+            await callback(current)
 
         task = asyncio.get_running_loop().create_task(wait())
         self._tasks.add(task)

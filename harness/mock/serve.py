@@ -61,13 +61,14 @@ class ServedMock:
         self.app = build_app(self.config, self.names)
         self._tmp = tempfile.TemporaryDirectory(prefix="vlm-harness-tls-") if tls else None
         self.ca_path: Path | None = None
-        certfile = self._make_certs() if self._tmp else None
+        self.certfile = self._make_certs() if self._tmp else None
+        self.grace_s = GRACE_S
         self._sock = _bind(host, port)
         bound_port = self._sock.getsockname()[1]
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
         self._server = uvicorn.Server(uvicorn.Config(
-            self.app, log_level=log_level, lifespan="off", ssl_certfile=certfile,
+            self.app, log_level=log_level, lifespan="off", ssl_certfile=self.certfile,
             timeout_graceful_shutdown=GRACE_S, access_log=False))
         self._thread: threading.Thread | None = None
 
@@ -107,6 +108,11 @@ class ServedMock:
                     pass
             time.sleep(0.02)
         raise UsageError(f"the mock did not come up on {self.url} within {timeout} s")
+
+    @property
+    def socket(self) -> socket.socket:
+        """The bound, listening socket (workers of ``serve --workers N`` accept on it)."""
+        return self._sock
 
     def ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts this server (its throwaway CA when serving TLS)."""
@@ -166,7 +172,7 @@ def env_hints(urls: dict[str, dict[str, str]], ca_path: Path | None) -> list[str
 
 
 def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
-            names: str, defects_spec: str = "") -> int:
+            names: str, defects_spec: str = "", workers: int = 1) -> int:
     faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
     defects.parse(defects_spec)
     served = ServedMock(MockConfig(seed=seed, faults=faults_spec, defects=defects_spec),
@@ -188,6 +194,16 @@ def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
         print(f"  # and in Python: fal_client.client.REST_URL = {fal['fal-queue:rest']!r}; "
               f"fal_client.client.CDN_URL = {fal['fal-queue:cdn']!r}")
     sys.stdout.flush()
-    served.serve_forever()
+    if workers > 1:
+        from harness.mock import workers as multi
+
+        print(f"{workers} worker processes share the port; jobs and uploads are shared",
+              flush=True)
+        try:
+            multi.run(served, workers)
+        finally:
+            served.close()
+    else:
+        served.serve_forever()
     print("mock stopped", flush=True)
     return 0

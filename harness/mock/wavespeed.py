@@ -119,7 +119,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         if limit is not None and size > limit:  # 400, not 413: no bytes were sent yet
             return ctx.error(400, f"size: {size} bytes is over the {limit}-byte limit for "
                                   f"{short(content_type or 'an untyped file')}", "size")
-        blob_id = generate.digest("ws-upload", ctx.config.seed, next(tickets))[:24]
+        blob_id = generate.digest(*ctx.config.unique("ws-upload", ctx.config.seed, next(tickets)))[:24]
         filename = quote(posixpath.basename(body["filename"].replace("\\", "/")) or "upload")
         return envelope({
             "upload": {"method": "PUT",

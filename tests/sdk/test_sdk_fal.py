@@ -21,7 +21,7 @@ from fal_client import client as fal_module
 from PIL import Image
 
 from harness import media
-from harness.mock.config import MOCK_KEY, MockConfig
+from harness.mock.config import MockConfig
 from harness.mock.faults import HEADER
 from harness.mock.jobs import FAIL_MESSAGE
 from harness.mock.serve import ServedMock
@@ -39,39 +39,7 @@ IMAGE_INPUT = {"image_urls": [media.data_url(png())], "prompt": "Who is she?"}
 VIDEO_INPUT = {"video_url": "https://cdn.example/dance.mp4", "prompt": "What is she doing?"}
 
 
-Connect = Callable[[ServedMock], fal_client.SyncClient]
-
-
-@pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch) -> Iterator[Connect]:
-    """Makes fresh fal-clients whose four hosts are a mock's, keyed from FAL_KEY; closes
-    their HTTP clients afterwards (the SDK never closes the one it makes per upload)."""
-    clients: list[fal_client.SyncClient] = []
-    cdn_clients: list[httpx.Client] = []
-    real_cdn_client = fal_client.SyncClient._get_cdn_client
-
-    def tracked_cdn_client(self: fal_client.SyncClient) -> httpx.Client:
-        cdn_clients.append(real_cdn_client(self))
-        return cdn_clients[-1]
-
-    monkeypatch.setattr(fal_client.SyncClient, "_get_cdn_client", tracked_cdn_client)
-    monkeypatch.setenv("FAL_KEY", MOCK_KEY)
-
-    def connect(served: ServedMock) -> fal_client.SyncClient:
-        url = {h: served.base_url("fal", f"fal-queue:{h}") for h in ("run", "queue", "rest", "cdn")}
-        monkeypatch.setattr(fal_module, "RUN_URL_FORMAT", url["run"] + "/")
-        monkeypatch.setattr(fal_module, "QUEUE_URL_FORMAT", url["queue"] + "/")
-        monkeypatch.setattr(fal_module, "REST_URL", url["rest"])
-        monkeypatch.setattr(fal_module, "CDN_URL", url["cdn"])
-        clients.append(fal_client.SyncClient())
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        if "_client" in vars(client):  # a cached_property, made on first use
-            client._client.close()
-    for http in cdn_clients:
-        http.close()
+Connect = Callable[[ServedMock], fal_client.SyncClient]  # the conftest's fixture
 
 
 @pytest.fixture
