@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -80,7 +80,7 @@ class _Mount(Mount):
 def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]],
               seed: int) -> dict[Any, Callable[..., Any]]:
     """Starlette's own 404/405 answers (plain text) in the error shape of the API whose prefix
-    the path is under: an unknown path, or a wrong method."""
+    the path is under: an unknown path, or a wrong method; and a client gone mid-body, quietly."""
     prefixes = sorted(((p, proto) for p, (proto, _, _) in grouped.items()), key=lambda kv: -len(kv[0]))
     ids = count(1)
 
@@ -95,7 +95,12 @@ def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]]
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
 
-    return {404: refuse, 405: refuse}
+    async def gone(request: Request, exc: Exception) -> Response:
+        # The client went away mid-body: nobody can read an answer, and it is not a server
+        # error to log with a traceback. 499 is nginx's "client closed request" (for the log).
+        return Response(status_code=499)
+
+    return {404: refuse, 405: refuse, ClientDisconnect: gone}
 
 
 def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> Starlette:

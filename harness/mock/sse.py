@@ -44,17 +44,27 @@ def generation_delay(fault: Fault, n_tokens: int) -> float:
 
 async def paced(frames: Sequence[Frame], fault: Fault,
                 on_cut: Frame | None = None) -> AsyncIterator[bytes]:
-    """Yield ``frames`` under ``fault``; after ``fault.cut`` frames send ``on_cut`` and stop."""
+    """Yield ``frames`` under ``fault``; after ``fault.cut`` frames send ``on_cut`` and stop.
+
+    Frames due at the same instant leave as one chunk: each chunk is a trip through the
+    server's send path, so an unpaced answer is one write, not one per token (the bytes, and
+    so every client's reading of the stream, are the same)."""
+    due: list[bytes] = []
     for i, frame in enumerate(frames):
         if fault.cut is not None and i >= fault.cut:
             if on_cut is not None:
-                yield on_cut.data
-            return
-        if i == 0 and fault.ttft > 0:
-            await asyncio.sleep(fault.ttft / 1000)
-        elif frame.token and fault.tps > 0:
-            await asyncio.sleep(1 / fault.tps)
-        yield frame.data
+                due.append(on_cut.data)
+            break
+        wait = fault.ttft / 1000 if i == 0 and fault.ttft > 0 else (
+            1 / fault.tps if frame.token and fault.tps > 0 else 0.0)
+        if wait:
+            if due:
+                yield b"".join(due)
+                due.clear()
+            await asyncio.sleep(wait)
+        due.append(frame.data)
+    if due:
+        yield b"".join(due)
 
 
 def response(frames: Sequence[Frame], fault: Fault, *, on_cut: Frame | None = None,
