@@ -1,16 +1,21 @@
-"""Benchmark of the served reference mock against a bare Starlette endpoint on loopback.
+"""Benchmark of the served reference mock under wrk, against its baselines, in one run.
 
-Two uvicorn servers run in subprocesses: the mock (ModelBest's OpenAI-compatible API, as
-``vlm-harness serve`` serves it; ModelBest limits decoded images to 10 MB where MiMo also caps
-the base64 text at 10 MB) and a bare app whose ``/chat/completions`` reads the body and
-returns a fixed JSON answer. One httpx client with keep-alive drives both with the same
-requests at a small concurrency, bounded in time: small non-stream chats, then requests
-carrying one 10 MB image. Then, in process, the server-side cost of one 10 MB request is
-timed (``ctx.json_body`` + the media check, median of a few) and its peak allocation traced
-relative to the payload. Targets: mock >= 0.5x the bare endpoint's req/s on small requests;
-10 MB validated in < 100 ms with peak memory < 4x the payload.
+Servers, all on loopback and all started by this script: a bare Starlette app on the same
+uvicorn stack as ``vlm-harness serve`` (httptools + uvloop) whose endpoint only drains the body
+and answers fixed JSON (or fixed SSE frames), the mock (``vlm-harness serve --providers
+modelbest``) with 1 and with N worker processes, and Stoplight Prism (``npx
+@stoplight/prism-cli mock --errors``, logging silenced) on the mock's own exported OpenAPI
+document (``vlm-harness openapi modelbest``). wrk (C, one thread, keep-alive) drives each with
+the same requests: a small chat (16 connections), the same chat streamed (SSE; frames per
+second), and a chat carrying one 10 MB image (4 connections). Rounds are interleaved and each
+figure is the median of the rounds, so a burst of load from elsewhere on the machine does not
+land on one server only. Single-process servers are pinned to CPU 0 and wrk to CPU 1 (taskset),
+so the load generator has a core of its own; N workers need every core, so they and wrk share.
+Then, in process, one 10 MB request's parse + validation + media check is timed and its peak
+memory traced. The table, the ratios against the targets and the commands go to
+``bench/README.md`` (between the ``bench_mock`` markers).
 
-Run: ``.venv/bin/python bench/bench_mock.py`` (about 40 s; ``--quick`` for a smoke run).
+Run: ``.venv/bin/python bench/bench_mock.py`` (~4 min; ``--quick``: one short round).
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,190 +45,304 @@ sys.path.insert(0, str(ROOT))
 from harness import media, providers  # noqa: E402
 from harness.mock.config import MOCK_KEY  # noqa: E402
 
-PROVIDER, MODEL, PATH = "modelbest", "MiniCPM-V-4.6-Instruct", "/modelbest/v1/chat/completions"
-AUTH = {"Authorization": f"Bearer {MOCK_KEY}"}
-SMALL = {"model": MODEL, "max_completion_tokens": 64,
-         "messages": [{"role": "user", "content": "Describe a calm lake at dawn."}]}
+PROVIDER, MODEL = "modelbest", "MiniCPM-V-4.6-Instruct"
+PATH = "/modelbest/v1/chat/completions"
+PRISM_PATH = "/v1/chat/completions"  # Prism serves the document's paths at its root
 TEN_MB = 10 * 1024 * 1024
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
+SMALL = {"model": MODEL, "max_completion_tokens": 64,
+         "messages": [{"role": "user", "content": "Describe a calm lake at dawn."}]}
+SCENARIOS = {"small": 16, "sse": 16, "10MB": 4}  # wrk connections
+LUA = f"""local f = io.open(os.getenv("BENCH_BODY"), "rb"); wrk.body = f:read("*a"); f:close()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {MOCK_KEY}"
+"""
+README_BEGIN, README_END = "<!-- bench_mock:begin -->", "<!-- bench_mock:end -->"
 
 
-def big_request() -> bytes:
-    """A chat request with one image of exactly 10 MB (the providers' limit), as JSON bytes."""
+def bodies(folder: Path) -> dict[str, Path]:
     url = media.data_url(PNG_HEAD + os.urandom(TEN_MB - len(PNG_HEAD)), "image/png")
-    return json.dumps({"model": MODEL, "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": url}},
-        {"type": "text", "text": "what is this?"}]}]}).encode()
+    big = {"model": MODEL, "max_completion_tokens": 64, "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "what is this?"}]}]}
+    out = {"small": SMALL, "sse": {**SMALL, "stream": True}, "10MB": big}
+    for name, body in out.items():
+        (folder / f"{name}.json").write_text(json.dumps(body))
+    return {name: folder / f"{name}.json" for name in out}
 
 
 def bare_app() -> Any:
+    """Starlette that drains the body and answers fixed JSON, or fixed SSE frames when the
+    body asks for a stream (as many frames as the mock sends for the small chat)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    answer = {"id": "chatcmpl-bare", "object": "chat.completion", "created": 0,
-              "model": MODEL, "choices": [{"index": 0, "finish_reason": "stop",
-              "message": {"role": "assistant", "content": "fixed"}}],
+    answer = {"id": "chatcmpl-bare", "object": "chat.completion", "created": 0, "model": MODEL,
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": "fixed"}}],
               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    frames = int(os.environ.get("BENCH_FRAMES", "40"))
+    frame = b'data: {"id":"chatcmpl-bare","choices":[{"index":0,"delta":{"content":" word"}}]}\n\n'
 
-    async def chat(request: Request) -> JSONResponse:
-        await request.body()  # a fair baseline receives the whole upload too
+    async def chat(request: Request) -> Response:
+        body = await request.body()  # a fair baseline receives the whole upload too
+        if re.search(rb'"stream":\s*true', body[:4096]):
+            return StreamingResponse(iter([frame * frames]), media_type="text/event-stream")
         return JSONResponse(answer)
 
     return Starlette(routes=[Route(PATH, chat, methods=["POST"])])
 
 
-def serve_bare() -> None:
-    """Subprocess mode: serve the bare app on a free port and print its URL."""
+def serve_bare(port: int) -> None:
     import uvicorn
 
-    from harness.mock.serve import _bind
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                lifespan="off")
 
-    sock = _bind("127.0.0.1", 0)
-    print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    uvicorn.Server(uvicorn.Config(bare_app(), log_level="warning", lifespan="off",
-                                  access_log=False)).run(sockets=[sock])
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pin(cpu: str | None) -> list[str]:
+    return ["taskset", "-c", cpu] if cpu and shutil.which("taskset") else []
 
 
 @contextmanager
-def server(kind: str) -> Iterator[str]:
-    """Start the mock or the bare app in a subprocess; yield its root URL."""
-    if kind == "mock":
-        cmd = [sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--providers", PROVIDER]
-    else:
-        cmd = [sys.executable, __file__, "--serve-bare"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+def server(cmd: list[str], url: str, path: str, cwd: Path, env: dict[str, str] | None = None
+           ) -> Iterator[str]:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        url = first.split(" on ")[1].split(" ")[0] if " on " in first else first.strip()
-        for _ in range(200):
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
             try:
-                httpx.post(f"{url}{PATH}", json=SMALL, headers=AUTH, timeout=1)
-                break
+                r = httpx.post(f"{url}{path}", json=SMALL, headers={"Authorization": f"Bearer {MOCK_KEY}"},
+                               timeout=5)
+                if r.status_code == 200:
+                    break
             except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
+                pass
+            if proc.poll() is not None:
+                raise SystemExit(f"{' '.join(cmd)} exited with {proc.returncode}")
+            time.sleep(0.2)
+        else:
+            raise SystemExit(f"{' '.join(cmd)}: no 200 from {url}{path} within 90 s")
+        yield f"{url}{path}"
     finally:
         proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
-async def drive(url: str, body: bytes, n: int, concurrency: int, budget_s: float) -> dict[str, float]:
-    """Send up to ``n`` requests (stopping after ``budget_s``); req/s and latency percentiles."""
-    latencies: list[float] = []
-    limits = httpx.Limits(max_keepalive_connections=concurrency, max_connections=concurrency)
-    headers = {**AUTH, "content-type": "application/json"}
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        await client.post(f"{url}{PATH}", content=body, headers=headers)
-        started, sent = time.perf_counter(), 0
-
-        async def worker() -> None:
-            nonlocal sent
-            while sent < n and time.perf_counter() - started < budget_s:
-                sent += 1
-                t0 = time.perf_counter()
-                r = await client.post(f"{url}{PATH}", content=body,
-                                      headers=headers)
-                if r.status_code != 200:
-                    raise SystemExit(f"{url}: HTTP {r.status_code}: {r.text[:200]}")
-                latencies.append(time.perf_counter() - t0)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"n": len(latencies), "rps": len(latencies) / elapsed,
-            "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]}
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print("wrk not found: installing Debian's package (apt-get install -y wrk)", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
+                           stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed: install it (Debian/Ubuntu: sudo apt-get install wrk; "
+                         "macOS: brew install wrk) and run again")
+    return found
 
 
-def validation_cost(body: bytes, repeats: int) -> dict[str, float]:
-    """Median time of ctx.json_body + the media check on ``body`` (and of each step: JSON
-    parsing, schema validation, media decoding), and the traced peak memory of one pass."""
+def wrk(binary: str, url: str, body: Path, conns: int, seconds: float, cpu: str | None,
+        script: Path) -> dict[str, float]:
+    cmd = [*pin(cpu), binary, "-t1", f"-c{conns}", f"-d{seconds:g}s", "--timeout", "30s",
+           "-s", str(script), url]
+    before = os.times()
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ,
+                                                                    "BENCH_BODY": str(body)}).stdout
+    after = os.times()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    cpu_s = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return {"rps": float(rps.group(1)) if rps else 0.0, "non2xx": float(bad.group(1)) if bad else 0.0,
+            "socket_errors": float(sum(map(int, errors.groups()))) if errors else 0.0,
+            "wrk_cpu": cpu_s / seconds}
+
+
+def frames_per_answer(url: str) -> int:
+    with httpx.stream("POST", url, json={**SMALL, "stream": True}, timeout=10,
+                      headers={"Authorization": f"Bearer {MOCK_KEY}"}) as r:
+        text = r.read().decode()
+    return text.count("data:") if r.headers.get("content-type", "").startswith("text/event-stream") else 0
+
+
+def validation_cost(path: Path, repeats: int) -> dict[str, float]:
+    """Median time of one 10 MB request's read_json + schema + media check, in process, and
+    the traced peak memory of one pass relative to the body."""
     from starlette.requests import Request
 
     from harness.mock.app import build_app
     from harness.mock.context import MockContext
     from harness.mock.openai_chat import SCHEMA, media_items
 
+    body = path.read_bytes()
     profile = providers.get(PROVIDER)
     ctx = MockContext(profile, profile.api("openai-chat"), build_app(names=[PROVIDER]).state.mock)
-    steps: dict[str, list[float]] = {"total": [], "json": [], "schema": [], "media": []}
+    times: list[float] = []
 
-    async def once(timed: bool) -> None:
+    async def once() -> None:
+        chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]  # as uvicorn hands it
+
         async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
+            part = chunks.pop(0)
+            return {"type": "http.request", "body": part, "more_body": bool(chunks)}
 
         request = Request({"type": "http", "method": "POST", "headers": []}, receive)
         t0 = time.perf_counter()
         parsed = await ctx.json_body(request, SCHEMA)
-        t1 = time.perf_counter()
         assert isinstance(parsed, dict), parsed
         payloads = ctx.media(list(media_items(parsed["messages"])))
-        t2 = time.perf_counter()
         assert isinstance(payloads, list) and payloads[0].size == TEN_MB
-        if timed:  # the same two steps again, split: JSON parsing alone, schema alone
-            t3 = time.perf_counter()
-            again = json.loads(body)
-            t4 = time.perf_counter()
-            assert ctx.schema_error(again, SCHEMA) is None
-            t5 = time.perf_counter()
-            for key, value in (("total", t2 - t0), ("media", t2 - t1), ("json", t4 - t3),
-                               ("schema", t5 - t4)):
-                steps[key].append(value)
+        times.append(time.perf_counter() - t0)
 
     for _ in range(repeats):
-        asyncio.run(once(timed=True))
+        asyncio.run(once())
     tracemalloc.start()
-    asyncio.run(once(timed=False))
+    asyncio.run(once())
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    out = {f"{k}_ms": 1000 * statistics.median(v) for k, v in steps.items()}
-    return {**out, "min_ms": 1000 * min(steps["total"]), "peak_mb": peak / 2**20,
-            "payload_mb": len(body) / 2**20}
+    return {"ms": 1000 * statistics.median(times[:repeats]), "peak_x_body": peak / len(body),
+            "peak_x_image": peak / TEN_MB}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="one short round (smoke run)")
+    parser.add_argument("--workers", type=int, default=2, help="N of the multi-worker mock")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per wrk run")
+    parser.add_argument("--no-prism", action="store_true", help="skip Prism (needs npx)")
+    parser.add_argument("--mock-src", type=Path, default=ROOT,
+                        help="serve the mock from another checkout (for before/after numbers)")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare()
+        serve_bare(args.serve_bare)
         return 0
-    small, big = json.dumps(SMALL).encode(), big_request()
-    rounds, n_small, n_big, budget = (1, 300, 6, 2.0) if args.quick else (3, 1000, 12, 3.0)
-    results: dict[str, dict[str, float]] = {}
-    with server("bare") as bare, server("mock") as mock:
-        # Alternate short rounds and keep each scenario's best, so that a burst of load from
-        # elsewhere on the machine does not land on one server only.
-        for _ in range(rounds):
-            for kind, url in (("bare", bare), ("mock", mock)):
-                for name, body, n, conc in (("small", small, n_small, args.concurrency),
-                                            ("10MB", big, n_big, 2)):
-                    got = asyncio.run(drive(url, body, n, conc, budget))
-                    best = results.setdefault(f"{kind} {name}", got)
-                    if got["rps"] > best["rps"]:
-                        results[f"{kind} {name}"] = got
-    print(f"best of {rounds} alternating round(s) per scenario")
-    print(f"{'scenario':<12} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, r in sorted(results.items()):
-        print(f"{name:<12} {r['n']:>8.0f} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
-    ratio = results["mock small"]["rps"] / results["bare small"]["rps"]
-    print(f"mock/bare req/s on small requests: {ratio:.2f}x (target >= 0.5x)")
-    cost = validation_cost(big, 3 if args.quick else 7)
-    print(f"10 MB image request, in process: json_body + media check median "
-          f"{cost['total_ms']:.0f} ms (min {cost['min_ms']:.0f} ms; target < 100 ms): JSON "
-          f"{cost['json_ms']:.0f} ms, schema {cost['schema_ms']:.0f} ms, media decode+hash "
-          f"{cost['media_ms']:.0f} ms")
-    print(f"  peak memory {cost['peak_mb']:.1f} MB for a {cost['payload_mb']:.1f} MB body = "
-          f"{cost['peak_mb'] / cost['payload_mb']:.2f}x (target < 4x)")
+    rounds, seconds = (1, 2.0) if args.quick else (args.rounds, args.seconds)
+    binary = ensure_wrk()
+    py, src = sys.executable, args.mock_src.resolve()
+    with tempfile.TemporaryDirectory(prefix="vlm-bench-") as tmp, ExitStack() as stack:
+        folder = Path(tmp)
+        files = bodies(folder)
+        script = folder / "post.lua"
+        script.write_text(LUA)
+        ports = {k: free_port() for k in ("bare", "mock", "mockN", "prism")}
+        mock_env = {"PYTHONPATH": str(src)}
+        serve = [py, "-m", "harness.cli", "serve", "--providers", PROVIDER]
+        cmds: dict[str, tuple[list[str], int, str, Path, dict[str, str]]] = {
+            "mock": ([*pin("0"), *serve, "--port", str(ports["mock"])], ports["mock"], PATH, src,
+                     mock_env),
+            f"mock x{args.workers}": ([*serve, "--port", str(ports["mockN"]), "--workers",
+                                      str(args.workers)], ports["mockN"], PATH, src, mock_env)}
+        if not args.no_prism and shutil.which("npx"):
+            doc = folder / "modelbest.json"
+            subprocess.run([py, "-m", "harness.cli", "openapi", PROVIDER, "-o", str(doc), "--server",
+                            f"http://127.0.0.1:{ports['prism']}"], check=True, cwd=ROOT)
+            cmds["prism"] = ([*pin("0"), "npx", "--yes", "@stoplight/prism-cli", "mock", "--errors",
+                              "-v", "silent", "-p", str(ports["prism"]), str(doc)], ports["prism"],
+                             PRISM_PATH, ROOT, {})
+        urls: dict[str, str] = {}
+        for name, (cmd, port, path, cwd, env) in cmds.items():
+            urls[name] = stack.enter_context(server(cmd, f"http://127.0.0.1:{port}", path, cwd, env))
+        frames = {name: frames_per_answer(url) for name, url in urls.items()}
+        # the bare app streams as many (fixed) frames per answer as the mock does
+        bare = [*pin("0"), py, __file__, "--serve-bare", str(ports["bare"])]
+        urls = {"bare": stack.enter_context(server(bare, f"http://127.0.0.1:{ports['bare']}", PATH, ROOT,
+                                                   {"BENCH_FRAMES": str(frames["mock"])})), **urls}
+        frames["bare"] = frames_per_answer(urls["bare"])
+        runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for r in range(rounds):
+            for scenario, conns in SCENARIOS.items():
+                for name, url in urls.items():
+                    cpu = None if name.startswith("mock x") else "1"
+                    got = wrk(binary, url, files[scenario], conns, seconds, cpu, script)
+                    runs.setdefault((name, scenario), []).append(got)
+            print(f"round {r + 1}/{rounds} done", flush=True)
+        cost = validation_cost(files["10MB"], 3 if args.quick else 7)
+    table = summarise(runs, frames, cost, args, rounds, seconds)
+    print(table)
+    if not args.no_readme and not args.quick:
+        write_readme(table)
     return 0
+
+
+def med(runs: dict[tuple[str, str], list[dict[str, float]]], name: str, scenario: str,
+        key: str = "rps") -> float:
+    got = runs.get((name, scenario))
+    return statistics.median(r[key] for r in got) if got else 0.0
+
+
+def summarise(runs: dict[tuple[str, str], list[dict[str, float]]], frames: dict[str, int],
+              cost: dict[str, float], args: argparse.Namespace, rounds: int, seconds: float) -> str:
+    names = list(dict.fromkeys(n for n, _ in runs))
+    lines = [f"wrk -t1, {', '.join(f'{s}: {c} connections' for s, c in SCENARIOS.items())}; "
+             f"median of {rounds} interleaved round(s) of {seconds:g} s; load average before: "
+             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "",
+             "| server | small chat req/s | SSE req/s | SSE frames/s | 10 MB image req/s | failed |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for n in names:
+        failed = sum(r["non2xx"] + r["socket_errors"] for s in SCENARIOS for r in runs.get((n, s), []))
+        fps = f"{med(runs, n, 'sse') * frames[n]:,.0f}" if frames[n] > 1 else "n/a (no stream)"
+        lines.append(f"| {n} | {med(runs, n, 'small'):,.0f} | {med(runs, n, 'sse'):,.0f} | {fps} | "
+                     f"{med(runs, n, '10MB'):,.1f} | {failed:.0f} |")
+
+    def ratio(a: str, b: str, scenario: str) -> float:
+        return med(runs, a, scenario) / max(med(runs, b, scenario), 1e-9)
+
+    multi = f"mock x{args.workers}"
+    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
+    checks = [("small chat: mock >= 0.5x bare Starlette", ratio("mock", "bare", "small"), 0.5),
+              ("SSE frames/s: mock >= 0.5x bare Starlette", ratio("mock", "bare", "sse"), 0.5),
+              ("10 MB image: mock >= 0.5x the bare drain", ratio("mock", "bare", "10MB"), 0.5),
+              ("10 MB image: mock >= 50 req/s", med(runs, "mock", "10MB") / 50, 1.0),
+              (f"--workers {args.workers} >= 1.5x one worker (small chat)",
+               ratio(multi, "mock", "small"), 1.5)]
+    if "prism" in names:
+        checks.insert(1, ("small chat: mock >= 2x Prism", ratio("mock", "prism", "small"), 2.0))
+    for label, value, want in checks:
+        shown = f"{value * 50:.1f} req/s" if "50 req/s" in label else f"{value:.2f}x"
+        lines.append(f"| {label} | {shown} | {'yes' if value >= want else 'NO'} |")
+    wrk_cpu = statistics.median(r["wrk_cpu"] for v in runs.values() for r in v)
+    lines += ["", f"wrk itself used a median {100 * wrk_cpu:.0f}% of one CPU while driving the servers.",
+              f"In process, one 10 MB image request (read, parse, validate, decode, hash): "
+              f"{cost['ms']:.0f} ms median; peak memory {cost['peak_x_image']:.2f}x the image "
+              f"({cost['peak_x_body']:.2f}x the 13.3 MB body); target < 3x."]
+    return "\n".join(lines)
+
+
+def write_readme(table: str) -> None:
+    readme = ROOT / "bench" / "README.md"
+    text = readme.read_text()
+    block = f"{README_BEGIN}\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with " \
+            f"`.venv/bin/python bench/bench_mock.py`:\n\n{table}\n{README_END}"
+    if README_BEGIN in text:
+        text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), lambda m: block, text,
+                      flags=re.S)
+    else:
+        text += f"\n{block}\n"
+    readme.write_text(text)
 
 
 if __name__ == "__main__":

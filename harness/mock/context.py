@@ -148,7 +148,7 @@ class MockContext:
     async def read_json(self, request: Request) -> Any | JSONResponse:
         """The parsed body (not yet validated), or the provider's error for bad JSON."""
         # Not request.body(): it holds the chunks and their join at once (2x a 13 MB image)
-        # and keeps the bytes for the request's life; this buffer is dropped once parsed.
+        # and keeps the bytes for the request's life; parse_json empties this buffer.
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk

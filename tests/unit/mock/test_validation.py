@@ -117,6 +117,9 @@ def test_parse_json_answers_as_json_loads_did(raw: bytes) -> None:
     must come out as json.loads gave it, errors and their messages included."""
     got, want = validation.parse_json(raw), json_only(raw)
     assert repr(got) == repr(want)  # repr: NaN != NaN, and 1 == 1.0 would hide a float
+    padded = bytearray(raw + b" " * validation._ORJSON_MAX)  # over the limit: json's path
+    assert repr(validation.parse_json(padded)) == repr(want)
+    assert not padded or isinstance(want, validation.Problem)  # emptied once decoded
 
 
 @settings(max_examples=300, deadline=None)
