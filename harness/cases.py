@@ -93,7 +93,8 @@ class CaseRun:
         from harness import engine
 
         plan = engine.Plan(target=self.target, provider_spec=self.settings.provider,
-                           check_spec=self.settings.checks, seed=self.settings.seed)
+                           check_spec=self.settings.checks, seed=self.settings.seed,
+                           check_timeout_s=self.settings.check_timeout)
         rows = engine.run_case(plan, engine.on_target(self.case, self.target))
         if self.settings.waiver:  # the project's known deviations do not fail the item
             from harness import waivers

@@ -181,6 +181,13 @@ def run(
     )] = None,
     fmt: FormatOpt = None,
     allow_empty: AllowEmptyOpt = None,
+    timeout: Annotated[float | None, typer.Option(
+        help="Seconds for one whole request, stream included (default: 30, local 120).")] = None,
+    check_timeout: Annotated[float | None, typer.Option(
+        help="Seconds for one check and all its requests (default: 60, local 180).")] = None,
+    run_timeout: Annotated[float | None, typer.Option(
+        help="Seconds for the whole run; cases not started by then are skipped "
+        "(default: 900, local 1800).")] = None,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html.
 
@@ -192,7 +199,8 @@ def run(
         target=target, provider=provider, checks=checks, base_url=base_url, header=header,
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
         reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
-        waiver=None, format=fmt, allow_empty=allow_empty),
+        waiver=None, format=fmt, allow_empty=allow_empty, timeout=timeout,
+        check_timeout=check_timeout, run_timeout=run_timeout),
         dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1,
              allow_empty=False))
     _one_of(s["target"], [k.value for k in TargetKind])
@@ -200,13 +208,16 @@ def run(
     _at_least(s["max_requests"], 0, "--max-requests")
     _at_least(s["max_cost"], 0, "--max-cost")
     _at_least(s["concurrency"], 1, "--concurrency")
+    for name in ("timeout", "check_timeout", "run_timeout"):
+        _at_least(s[name], 0.001, f"--{name.replace('_', '-')}")
     return runner_cli.command(
         target=s["target"], provider=s["provider"], checks=s["checks"], base_url=s["base_url"],
         header=s["header"] or (), model=s["model"] or (), seed=s["seed"],
         max_requests=s["max_requests"], max_cost=s["max_cost"], reports_dir=Path(s["reports_dir"]),
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
         concurrency=s["concurrency"], waivers=s["waiver"] or (), fmt=s["format"],
-        allow_empty=s["allow_empty"])
+        allow_empty=s["allow_empty"], timeout=s["timeout"], check_timeout=s["check_timeout"],
+        run_timeout=s["run_timeout"])
 
 
 @app.command()

@@ -112,6 +112,9 @@ KEYS: dict[str, Key] = {
     "format": Key("str", "output of run/fuzz/drift: table, plain or json (default: table on a "
                   "terminal, plain elsewhere)"),
     "allow_empty": Key("bool", "a run that checks nothing exits 0 instead of 3"),
+    "timeout": Key("float", "seconds for one whole request, stream included"),
+    "check_timeout": Key("float", "seconds for one check and all its requests"),
+    "run_timeout": Key("float", "seconds for the whole run; cases not started are skipped"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
 }
 

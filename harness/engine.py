@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from harness import __version__, providers
+from harness import __version__, deadlines, providers
 from harness.checks.exchange import Exchange, Probe
 from harness.checks.registry import CheckContext, CheckSpec, Skip, select
 from harness.findings import Finding
@@ -51,6 +51,17 @@ class Plan:
     options: dict[str, object] = field(default_factory=dict)
     concurrency: int = 1  # cases in flight at once (network targets: latency, not CPU, bound)
     allow_empty: bool = False  # a run that checked nothing is not an error (exit 0, not 3)
+    check_timeout_s: float | None = None  # None: the target kind's default (harness.deadlines)
+    run_timeout_s: float | None = None
+
+    def budgets(self) -> deadlines.TimeBudgets:
+        return deadlines.TimeBudgets.for_target(self.target.kind.value, check_s=self.check_timeout_s,
+                                                run_s=self.run_timeout_s)
+
+    def run_deadline(self) -> deadlines.Deadline:
+        """The run budget, starting now."""
+        run_s = self.budgets().run_s
+        return deadlines.Deadline.after(run_s, f"the run budget ({run_s:g} s, --run-timeout)")
 
 
 def _case(spec: CheckSpec, provider: str, endpoint: str, outcome: Outcome, *, reason: str = "",
@@ -63,16 +74,20 @@ def _case(spec: CheckSpec, provider: str, endpoint: str, outcome: Outcome, *, re
                       duration_s=round(duration, 4))
 
 
-def _run_scenario(spec: CheckSpec, ctx: CheckContext, exchange_checks: list[CheckSpec]
-                  ) -> list[CaseResult]:
+def _run_scenario(spec: CheckSpec, ctx: CheckContext, exchange_checks: list[CheckSpec],
+                  budget: deadlines.Deadline) -> list[CaseResult]:
     started = time.perf_counter()
     provider = ctx.profile.name
+    findings: list[Finding] = []
     try:
-        findings = list(spec.fn(ctx))
+        with deadlines.scope(budget):  # every wait of the check ends by then
+            findings.extend(spec.fn(ctx))  # one by one: those found before a timeout are kept
     except Skip as skip:
         return [_case(spec, provider, ctx.api.protocol.name, Outcome.SKIP, reason=str(skip))]
+    except deadlines.DeadlineExceeded as exc:
+        findings.append(ctx.finding(str(exc), budget=exc.budget, waited_s=f"{exc.waited_s:.1f}"))
     except Exception as exc:  # a crashing check is a finding about the check run, not a crash
-        findings = [ctx.finding(f"check raised {type(exc).__name__}: {exc}")]
+        findings.append(ctx.finding(f"check raised {type(exc).__name__}: {exc}"))
     elapsed = time.perf_counter() - started
     endpoint = ctx.probe.exchanges[0].endpoint if ctx.probe.exchanges else ctx.api.protocol.name
     rows = [_case(spec, provider, endpoint, Outcome.FAIL if any(f.is_error for f in findings)
@@ -160,18 +175,28 @@ def plan_cases(plan: Plan, profiles: list[Profile] | None = None) -> list[Case]:
 
 
 def run_case(plan: Plan, case: Case, *, exchange_checks: list[CheckSpec] | None = None,
-             scrubber: Scrubber | None = None) -> list[CaseResult]:
-    """The rows of one case: its scenario row plus the exchange checks' rows over its traffic."""
+             scrubber: Scrubber | None = None,
+             run_deadline: deadlines.Deadline | None = None) -> list[CaseResult]:
+    """The rows of one case: its scenario row plus the exchange checks' rows over its traffic.
+    The check runs within the check budget and what is left of ``run_deadline``; a case not
+    started before the run budget is spent is skipped, saying so."""
+    if run_deadline is not None and case.outcome is None and run_deadline.remaining() <= 0:
+        case = replace(case, outcome=Outcome.SKIP,
+                       reason=f"not started: {run_deadline.budget} was spent")
     if case.outcome is not None:
         return [_case(case.spec, case.profile.name, case.api.protocol.name, case.outcome,
                       reason=case.reason)]
+    check_s = plan.budgets().check_s
+    budget = deadlines.Deadline.after(check_s, f"the check budget ({check_s:g} s, --check-timeout)")
+    if run_deadline is not None:
+        budget = min(budget, run_deadline, key=lambda d: d.at)
     if exchange_checks is None:
         exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]
     ctx = CheckContext(plan.target, case.profile, case.api,
                        Probe(plan.target, case.profile, case.api),
                        scrubber or Scrubber.from_env(), check=case.spec.name, seed=plan.seed,
                        options=dict(plan.options))
-    return _run_scenario(case.spec, ctx, exchange_checks)
+    return _run_scenario(case.spec, ctx, exchange_checks, budget)
 
 
 def provider_cap(profile: Profile, concurrency: int) -> int:
@@ -237,14 +262,17 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]
     scrubber = Scrubber.from_env()
     profiles = providers.select(plan.provider_spec)
+    whole = plan.run_deadline()
 
     def one(case: Case) -> list[CaseResult]:
         if progress is None or case.outcome is not None:  # skips and not-offered are instant
-            return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+            return run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber,
+                            run_deadline=whole)
         label = f"{case.profile.name} {case.api.protocol.name} {case.spec.name}"
         progress.started(label)
         begun = time.perf_counter()
-        rows = run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber)
+        rows = run_case(plan, case, exchange_checks=exchange_checks, scrubber=scrubber,
+                        run_deadline=whole)
         progress.finished(label, rows[0].outcome.value, time.perf_counter() - begun)
         return rows
 

@@ -53,6 +53,11 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "concurrency": ("N", "cases in flight at once within one contract run (default 1)", int),
     "allow_empty": ("BOOL", "true: a contract run that checks nothing counts as clean (exit 0, "
                     "not 3)", _boolean),
+    "timeout": ("S", "seconds for one whole request, stream included (default 30, local 120)",
+                float),
+    "check_timeout": ("S", "seconds for one check and its requests (default 60, local 180)",
+                      float),
+    "run_timeout": ("S", "seconds for the whole contract run (default 900, local 1800)", float),
 }
 
 # Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from harness import engine, output
 from harness import waivers as waiver_mod
+from harness.deadlines import TimeBudgets
 from harness.progress import ConsoleProgress
 from harness.report import html, junit
 from harness.report.results import RunResult
@@ -66,16 +67,19 @@ def command(*, target: str, provider: str, checks: str | None,
             max_cost: float | None, reports_dir: Path, cassettes_dir: Path | None = None,
             quiet: bool = False, concurrency: int = 1, header: Sequence[str] = (),
             model: Sequence[str] = (), waivers: Sequence[Waiver] = (), fmt: str | None = None,
-            allow_empty: bool = False) -> int:
+            allow_empty: bool = False, timeout: float | None = None,
+            check_timeout: float | None = None, run_timeout: float | None = None) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
                              max_requests=max_requests, max_cost=max_cost,
-                             cassette_dir=str(cassettes_dir) if cassettes_dir else None)
+                             cassette_dir=str(cassettes_dir) if cassettes_dir else None,
+                             timeout_s=TimeBudgets.for_target(target, request_s=timeout).request_s)
     fmt = output.choose(fmt)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,
                        command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency,
-                       allow_empty=allow_empty)
+                       allow_empty=allow_empty, check_timeout_s=check_timeout,
+                       run_timeout_s=run_timeout)
     try:
         with ConsoleProgress("checking", quiet=quiet) as progress:
             result = engine.run(plan, progress=progress)

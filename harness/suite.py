@@ -41,6 +41,10 @@ class VlmConfig:
     header: tuple[str, ...] = ()  # [API:]Name=Value
     model: tuple[str, ...] = ()  # PROVIDER_MODEL=ALIAS
     allow_empty: bool = False  # a run that checks nothing is not clean unless this is set
+    # Time budgets in seconds (None: the target kind's default, harness.deadlines.DEFAULTS).
+    timeout: float | None = None  # one whole request, stream included
+    check_timeout: float | None = None
+    run_timeout: float | None = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -59,12 +63,15 @@ class VlmConfig:
         return replace(self, **changes)
 
     def target_options(self) -> TargetOptions:
+        from harness.deadlines import TimeBudgets
         from harness.targets.endpoints import target_options
 
         return target_options(kind=self.target, base_url=self.base_url, header=self.header,
                               model=self.model, flags="--vlm-", cassette_dir=self.cassette_dir,
                               record_mode=self.record_mode, max_requests=self.max_requests,
-                              max_cost=self.max_cost, seed=self.seed)
+                              max_cost=self.max_cost, seed=self.seed,
+                              timeout_s=TimeBudgets.for_target(self.target,
+                                                               request_s=self.timeout).request_s)
 
     def make_target(self) -> Target:
         from harness.targets import make_target
@@ -87,7 +94,9 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
         result = engine.run(engine.Plan(target=tgt, provider_spec=settings.provider,
                                         check_spec=settings.checks, seed=settings.seed,
                                         command=command, concurrency=settings.concurrency,
-                                        allow_empty=settings.allow_empty))
+                                        allow_empty=settings.allow_empty,
+                                        check_timeout_s=settings.check_timeout,
+                                        run_timeout_s=settings.run_timeout))
     finally:
         if own:
             tgt.close()

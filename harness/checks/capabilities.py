@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from harness import deadlines
 from harness.checks import requests
 from harness.checks.exchange import Exchange
 from harness.checks.registry import CheckContext, check
@@ -38,7 +39,7 @@ def _settle(ctx: CheckContext, ex: Exchange, body: Any) -> tuple[Exchange, Any, 
     deadline = time.monotonic() + float(ctx.options.get("poll_timeout_s", 30.0))
     delay = 0.05
     while time.monotonic() < deadline:
-        time.sleep(delay)
+        deadlines.sleep(delay, "the next poll of a sync-mode job")
         delay = min(delay * 2, 2.0)
         ex = ctx.probe.call("result", path_params={"id": str(data["id"])})
         body = ex.json()

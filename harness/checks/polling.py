@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness import deadlines
 from harness.checks import requests
 from harness.checks.exchange import Exchange
 from harness.checks.registry import CheckContext
@@ -176,7 +177,7 @@ class Jobs:
             pause = min(interval * 1.5 ** i, MAX_PAUSE_S, deadline - time.monotonic())
             if pause < 0:
                 return
-            time.sleep(pause)
+            deadlines.sleep(pause, "the next poll of a job")
             yield i
 
     def poll(self, job: Job) -> bool:

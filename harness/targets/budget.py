@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from harness import deadlines
 from harness.errors import HarnessError
 from harness.providers import Api
 
@@ -41,7 +42,8 @@ class RetryPolicy:
     retries: int = 1
     cap_s: float = 30.0  # a longer Retry-After is not waited for: the response is returned
     statuses: frozenset[int] = frozenset({429, 503})
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    # Ends with the check's or the run's budget rather than outliving it.
+    sleep: Callable[[float], None] = field(default=deadlines.sleep, compare=False)
 
     def delay(self, response: httpx.Response) -> float | None:
         """Seconds to wait before retrying ``response``, or None to hand it back as is."""

@@ -1,7 +1,8 @@
 """How every target builds the httpx client it hands to a check, in one place.
 
-All targets agree on the details a check must be able to rely on: a timeout on every client
-(``TargetOptions.timeout_s``), the provider's auth headers built from its profile (or none for
+All targets agree on the details a check must be able to rely on: a deadline on every request
+covering the whole exchange (``TargetOptions.timeout_s``, cut short by the check's and the
+run's budgets), the provider's auth headers built from its profile (or none for
 ``auth=False`` probes), same-origin redirects followed but a redirect to another host refused,
 and a recognisable user agent. Only the transport (in-process ASGI, network, budgeted network)
 and the base URL differ between targets, and those are what they pass in.
@@ -18,6 +19,7 @@ import httpx
 from harness import __version__
 from harness.errors import HarnessError
 from harness.providers import Api
+from harness.targets.timed import DeadlineTransport, bounded_backend
 
 USER_AGENT = f"vlm-contract-harness/{__version__}"
 
@@ -57,9 +59,11 @@ def refuse_cross_origin_redirect(response: httpx.Response) -> None:
 
 def build_client(base_url: str, transport: httpx.BaseTransport, headers: Mapping[str, str],
                  timeout_s: float) -> httpx.Client:
-    """A client for one API base; the single constructor every target uses."""
+    """A client for one API base; the single constructor every target uses. ``timeout_s``
+    bounds each whole exchange (:class:`~harness.targets.timed.DeadlineTransport`)."""
     return httpx.Client(
-        base_url=base_url, transport=transport, headers={"user-agent": USER_AGENT, **headers},
+        base_url=base_url, transport=DeadlineTransport(transport, timeout_s),
+        headers={"user-agent": USER_AGENT, **headers},
         timeout=httpx.Timeout(timeout_s), follow_redirects=True,
         event_hooks={"response": [refuse_cross_origin_redirect]})
 
@@ -84,4 +88,4 @@ def network_transport(base_url: str) -> httpx.HTTPTransport:
     parts = urlsplit(base_url)
     host = parts.hostname or ""
     proxy = None if urllib.request.proxy_bypass(host) else urllib.request.getproxies().get(parts.scheme)
-    return httpx.HTTPTransport(proxy=proxy)
+    return bounded_backend(httpx.HTTPTransport(proxy=proxy))

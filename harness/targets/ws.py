@@ -24,6 +24,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, reconnect
 from websockets.uri import parse_uri
 
+from harness import deadlines
+from harness.deadlines import DeadlineExceeded
 from harness.secrets import Scrubber
 from harness.targets.base import WebSocketClosed
 from harness.targets.clients import RedirectRefused
@@ -47,6 +49,18 @@ def _excerpt(body: bytes | bytearray | None) -> str:
     return Scrubber.from_env().text(bytes(body or b"").decode("utf-8", "replace"))[:200]
 
 
+@contextmanager
+def _budgeted(cut: deadlines.Deadline | None, waited: float) -> Iterator[None]:
+    """A receive timeout caused by the check's or the run's budget (``cut``) rather than by the
+    check's own wait is the end of that budget, which a check must not take for silence."""
+    try:
+        yield
+    except TimeoutError:
+        if cut is None:
+            raise
+        raise DeadlineExceeded("a WebSocket message", waited, cut.budget) from None
+
+
 class InProcessSession:
     """A Starlette test session; its receive gains the timeout Starlette's own lacks."""
 
@@ -66,12 +80,14 @@ class InProcessSession:
         # Starlette's receive() blocks forever; waiting on its stream inside the session's own
         # portal under fail_after bounds it without a helper thread and without losing a message.
         stream = self._session._send_rx
+        wait, cut = deadlines.capped(timeout)
 
         async def one() -> Any:
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(wait):
                 return await stream.receive()
 
-        message = self._session.portal.call(one)
+        with _budgeted(cut, wait):
+            message = self._session.portal.call(one)
         if message["type"] == "websocket.close":
             self._code = message.get("code", 1000)
             raise WebSocketClosed(self._code, message.get("reason") or "")
@@ -164,8 +180,10 @@ class SocketSession:
         self._conn.send(data)
 
     def receive_json(self, timeout: float = 5.0) -> Any:
+        wait, cut = deadlines.capped(timeout)
         try:
-            return json.loads(self._conn.recv(timeout))
+            with _budgeted(cut, wait):
+                return json.loads(self._conn.recv(wait))
         except ConnectionClosed as exc:
             # A dropped socket has no close frame; websockets then reports 1006, as the
             # in-process session does, so both kinds of target end a drop the same way.
@@ -197,9 +215,14 @@ class _SameOriginOnly(reconnect):
 @contextmanager
 def over_socket(url: str, headers: Mapping[str, str], timeout_s: float) -> Iterator[SocketSession]:
     """Connect to ``url``; a handshake answered with an HTTP status becomes :class:`WebSocketClosed`."""
+    wait, cut = deadlines.capped(timeout_s)
     try:
-        conn = _SameOriginOnly(url, additional_headers=dict(headers), open_timeout=timeout_s,
-                               close_timeout=timeout_s, max_size=MAX_MESSAGE_BYTES).connect()
+        conn = _SameOriginOnly(url, additional_headers=dict(headers), open_timeout=wait,
+                               close_timeout=wait, max_size=MAX_MESSAGE_BYTES).connect()
+    except TimeoutError:
+        raise DeadlineExceeded(f"the WebSocket handshake at {url.split('?')[0]}", wait,
+                               cut.budget if cut else f"the request timeout ({timeout_s:g} s, "
+                               "--timeout)") from None
     except InvalidStatus as exc:
         raise WebSocketClosed(None, _excerpt(exc.response.body), exc.response.status_code) from None
     with conn:

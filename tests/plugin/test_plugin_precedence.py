@@ -82,3 +82,16 @@ def test_an_unknown_marker_setting_names_the_known_ones(pytester: pytest.Pyteste
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*unknown vlm setting 'providr'; known: *provider*"])
+
+
+def test_time_budgets_from_ini_and_command_line_reach_the_target(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nvlm_target = local\nvlm_check_timeout = 7\n")
+    pytester.makepyfile("""
+        def test_budgets(vlm_settings, vlm_target):
+            assert (vlm_settings.check_timeout, vlm_settings.run_timeout) == (7.0, 90.0)
+            assert vlm_target.options.timeout_s == 2.5
+
+        def test_local_default(vlm_config):
+            assert vlm_config.target_options().timeout_s == 120.0  # a GPU server loads a model
+    """)
+    pytester.runpytest("--vlm-timeout", "2.5", "--vlm-run-timeout", "90").assert_outcomes(passed=2)

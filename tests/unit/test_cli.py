@@ -45,6 +45,9 @@ def test_an_output_file_that_is_a_folder_is_named(tmp_path: Path) -> None:
     (["run", "--target", "live", "--provider", "mimo", "--max-requests", "-1"], "--max-requests"),
     (["run", "--target", "live", "--provider", "mimo", "--max-cost", "-0.5"], "--max-cost"),
     (["fuzz", "--provider", "mimo", "--max-examples", "0"], "--max-examples"),
+    (["run", "--timeout", "0"], "--timeout"),
+    (["run", "--check-timeout", "-5"], "--check-timeout"),
+    (["run", "--run-timeout", "0"], "--run-timeout"),
     (["serve", "--port", "99999"], "--port"),
     (["serve", "--port", "-1"], "--port"),
 ])
