@@ -96,7 +96,7 @@ def test_one_request_ends_by_its_timeout(server: Callable[[Behaviour], str],
     with client(base, 1.5) as http, pytest.raises(DeadlineExceeded) as caught:
         http.post("/v1/chat/completions", json={"stream": True})
     elapsed = time.monotonic() - started
-    assert 1.4 < elapsed < 2.5  # the whole exchange, not the gap between two bytes
+    assert 1.4 < elapsed < 4.0  # the whole exchange (unbounded, these run 30 s or more)
     assert "POST /v1/chat/completions" in str(caught.value)
     assert "the request timeout (1.5 s, --timeout)" in str(caught.value)
 
@@ -108,7 +108,7 @@ def test_a_streamed_read_ends_by_its_timeout(server: Callable[[Behaviour], str])
         with pytest.raises(DeadlineExceeded, match="the body of GET /events"):
             for _ in response.iter_bytes():
                 pass
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 5.0
 
 
 def test_the_check_budget_cuts_a_request_short(server: Callable[[Behaviour], str]) -> None:
@@ -117,7 +117,7 @@ def test_the_check_budget_cuts_a_request_short(server: Callable[[Behaviour], str
             client(server(silent), 60.0) as http, \
             pytest.raises(DeadlineExceeded, match=r"--check-timeout"):
         http.get("/v1/models")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0
 
 
 def test_a_spent_budget_sends_nothing(server: Callable[[Behaviour], str]) -> None:
@@ -133,7 +133,7 @@ def test_a_websocket_that_never_answers_the_handshake(server: Callable[[Behaviou
     with pytest.raises(DeadlineExceeded, match="WebSocket handshake"), \
             ws.over_socket(f"{url}/v1/realtime?key=never-shown", {}, 1.0):
         pass
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0
 
 
 def test_the_suite_on_a_silent_server_ends_each_check_with_one_finding(
@@ -147,7 +147,7 @@ def test_the_suite_on_a_silent_server_ends_each_check_with_one_finding(
         result = engine.run(plan)
     finally:
         target.close()
-    assert time.monotonic() - started < 4.0  # two checks, one second each
+    assert time.monotonic() - started < 10.0  # two checks of 1 s (unbounded: 2 x 30 s)
     scenarios = {c.check: c for c in result.cases if c.check in ("text", "image")}
     assert set(scenarios) == {"text", "image"}  # the run went on after the first timed out
     for case in scenarios.values():
