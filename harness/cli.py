@@ -335,14 +335,26 @@ def report(
     output: Annotated[Path, typer.Option("-o", "--output", help="Write the page here.")] = Path(
         "reports/index.html"),
     junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML of the newest run.")] = None,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="The inputs are shards of one run (a CI matrix): merge them into "
+        "results.json beside the page and render one run.")] = False,
 ) -> int:
     """Render results as one self-contained HTML page (several files add a history table)."""
     from harness.report import html
 
     _output_file(output, "-o/--output")
     _output_file(junit, "--junit")
-    return html.command(inputs=inputs or [Path("reports/results.json")], output=output,
-                        junit=junit)
+    paths = inputs or [Path("reports/results.json")]
+    if merge:
+        from harness.engine import merge_runs
+        from harness.report.results import RunResult
+
+        merged = output.parent / "results.json"
+        if merged.resolve() in {p.resolve() for p in paths}:
+            raise UsageError(f"--merge writes {merged}, which is one of the inputs; "
+                             "choose another -o/--output folder")
+        paths = [merge_runs([RunResult.load(p) for p in paths]).write_json(merged)]
+    return html.command(inputs=paths, output=output, junit=junit)
 
 
 @app.command()

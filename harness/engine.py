@@ -257,6 +257,19 @@ def _execute(cases: list[Case], run_one: Callable[[Case], list[CaseResult]],
     return results
 
 
+def merge_runs(runs: list[RunResult]) -> RunResult:
+    """Shards of one run (a CI matrix: one job per provider or region) as one result: every
+    case, merged per check × provider × endpoint; the earliest start, the latest finish."""
+    if not runs:
+        raise ValueError("no results to merge")
+    first = min(runs, key=lambda r: r.meta.started_at)
+    meta = replace(first.meta, finished_at=max(r.meta.finished_at for r in runs),
+                   target=",".join(dict.fromkeys(r.meta.target for r in runs)),
+                   providers=tuple(dict.fromkeys(p for r in runs for p in r.meta.providers)))
+    return RunResult(meta=meta, cases=tuple(merge_cases([c for r in runs for c in r.cases])),
+                     drift=tuple(c for r in runs for c in r.drift))
+
+
 def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]

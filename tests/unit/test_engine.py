@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -127,3 +128,29 @@ def test_timing_sensitive_cases_run_after_the_rest_one_per_provider() -> None:
     assert [cap for cap, _, _ in seen[-6:]] == ["async"] * 6  # after every other case
     assert all(mine == 1 for cap, _, mine in seen if cap == "async")  # one per provider
     assert max(n for cap, n, _ in seen if cap == "async") <= 2  # providers side by side
+
+
+def test_shards_merge_into_one_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    paths = []
+    for name in ("local", "wavespeed"):
+        target = MockTarget()
+        try:
+            shard = engine.run(engine.Plan(target=target, provider_spec=name))
+        finally:
+            target.close()
+        paths.append(str(shard.write_json(tmp_path / name / "results.json")))
+    out = tmp_path / "merged" / "index.html"
+    result = CliRunner().invoke(app, ["report", *paths, "--merge", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    merged = RunResult.load(out.parent / "results.json")
+    shards = [RunResult.load(Path(p)) for p in paths]
+    assert merged.meta.providers == ("local", "wavespeed")
+    assert len(merged.cases) == sum(len(s.cases) for s in shards)
+    assert out.exists()
+    again = CliRunner().invoke(app, ["report", str(out.parent / "results.json"), "--merge", "-o",
+                                     str(out)])
+    assert again.exit_code == 2 and "one of the inputs" in again.output
