@@ -416,6 +416,14 @@ def serve(
     )] = "",
     workers: Annotated[int, typer.Option(
         help="Worker processes behind the one port (jobs and uploads are shared).")] = 1,
+    strict: Annotated[bool | None, typer.Option(
+        "--strict/--no-strict", help="Refuse requests past advisory limits (ones no document "
+        "states) and read ambiguous units ('10 MB') strictly; by default they pass with a "
+        "header (config: strict).")] = None,
+    time_scale: Annotated[float | None, typer.Option(
+        help="Realtime clock: 1 (default) keeps the documented session limits and pacing; 0.01 "
+             "runs them 100x faster, for tests (config: time_scale).")] = None,
+    config_file: ConfigOpt = None,
 ) -> int:
     """Serve the reference mock and print the base URL each provider's SDK should be given."""
     from harness.mock import serve as serve_mod
@@ -424,8 +432,14 @@ def serve(
         raise UsageError(f"--port must be 0..65535, got {port}")
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    chosen = _settings(config_file, {"strict": strict, "time_scale": time_scale},
+                       {"strict": False, "time_scale": 1.0})
+    strict, time_scale = bool(chosen["strict"]), float(chosen["time_scale"])
+    if not 0 < time_scale <= 100:
+        raise UsageError(f"--time-scale must be > 0 and <= 100, got {time_scale:g}")
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
-                             names=providers, defects_spec=defects, workers=workers)
+                             names=providers, defects_spec=defects, workers=workers,
+                             strict=strict, time_scale=time_scale)
 
 
 @app.command()

@@ -116,6 +116,9 @@ KEYS: dict[str, Key] = {
     "check_timeout": Key("float", "seconds for one check and all its requests"),
     "run_timeout": Key("float", "seconds for the whole run; cases not started are skipped"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
+    "strict": Key("bool", "the mock refuses requests past advisory limits (no document states "
+                          "them) and reads ambiguous units strictly"),
+    "time_scale": Key("float", "the served mock's realtime clock (1: the documents' own)"),
 }
 
 

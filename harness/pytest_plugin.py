@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from harness.cases import CaseRun
+    from harness.mock.config import MockConfig
     from harness.mock.serve import ServedMock
     from harness.report.results import RunResult
     from harness.suite import VlmConfig
@@ -100,6 +101,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vlm-config", dest="vlm_config_file", default=None, metavar="FILE",
                     help="the project config file (default: vlm-harness.toml or pyproject.toml "
                     "[tool.vlm-harness], nearest from the current folder upward)")
+    parser.addini("vlm_mock_strict", "vlm-harness: the mock refuses requests past advisory "
+                  "limits (ones no document states) instead of reporting them", type="bool",
+                  default=False)
+
+
+def mock_config(config: pytest.Config, **values: Any) -> MockConfig:
+    """The reference mock's config for fixtures: strict from the ini file (``vlm_mock_strict``)
+    or the project config file (``strict``). Its clock stays the fast one of MockConfig."""
+    from harness.mock.config import MockConfig
+
+    strict = bool(config.getini("vlm_mock_strict")) or bool(project_config(config).get("strict"))
+    return MockConfig(strict=strict, **values)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -361,12 +374,11 @@ def vlm_settings(request: pytest.FixtureRequest, vlm_config: VlmConfig) -> VlmCo
 
 
 @pytest.fixture
-def vlm_mock_app(vlm_settings: VlmConfig) -> Starlette:
+def vlm_mock_app(request: pytest.FixtureRequest, vlm_settings: VlmConfig) -> Starlette:
     """A fresh reference mock app (ASGI), seeded like the run."""
     from harness.mock.app import build_app
-    from harness.mock.config import MockConfig
 
-    return build_app(MockConfig(seed=vlm_settings.seed))
+    return build_app(mock_config(request.config, seed=vlm_settings.seed))
 
 
 @pytest.fixture
@@ -383,12 +395,11 @@ def vlm_mock(vlm_settings: VlmConfig) -> Iterator[Target]:
 def vlm_served_mock(pytestconfig: pytest.Config) -> Iterator[ServedMock]:
     """The mock on a loopback port for the whole session (``.url``, ``.base_url(provider,
     label)``); seeded by ``--vlm-seed``/``vlm_seed``."""
-    from harness.mock.config import MockConfig
     from harness.mock.serve import ServedMock
 
     seed = {**file_layer(pytestconfig), **ini_layer(pytestconfig),
             **cli_layer(pytestconfig)}.get("seed", 0)
-    with ServedMock(MockConfig(seed=seed, job_step_s=0.02)) as served:
+    with ServedMock(mock_config(pytestconfig, seed=seed, job_step_s=0.02)) as served:
         yield served
 
 

@@ -143,6 +143,20 @@ def resolved(name: str, overlay: dict[str, Any] | None = None) -> dict[str, Any]
         k: base[k] for k in ("title", "description", "x-source") if k in base}}
 
 
+def with_advisories(node: Any) -> Any:
+    """``node`` with each ``x-advisory`` node's limits made real keywords: the schema a strict
+    mock enforces (and the one a request must pass to break no advisory limit at all)."""
+    if isinstance(node, list):
+        return [with_advisories(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: with_advisories(v) for k, v in node.items() if k != "x-advisory"}
+    advisory = node.get("x-advisory")
+    if isinstance(advisory, dict):
+        out.update(advisory.get("limits") or {})
+    return out
+
+
 def strip_annotations(overlay: dict[str, Any]) -> dict[str, Any]:
     """A dialect overlay without its provenance keys (they annotate, they do not constrain)."""
     return {k: copy.deepcopy(v) for k, v in overlay.items() if not k.startswith("x-")}

@@ -14,7 +14,7 @@ import jsonschema
 from harness import schemas
 from harness.checks.exchange import Exchange
 from harness.checks.registry import CheckContext, check
-from harness.findings import Finding
+from harness.findings import Finding, Severity
 
 JSON_TYPES = ("application/json",)
 
@@ -88,3 +88,15 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield ctx.finding(f"HTTP {ex.status} error body is not in the provider's shape "
                           f"({error_schema}): {best.message if best else ''}", exchange=ex,
                           schema=error_schema)
+
+
+@check(capability="errors", kind="exchange")
+def advisory_limits(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
+    """A request the reference mock accepted leans on a limit no document states (warning).
+
+    The mock names such limits in ``x-harness-advisory`` (harness.mock.advisory); a client
+    that relies on them may meet a provider that enforces them, or one that does not."""
+    advisory = ex.headers.get("x-harness-advisory")
+    if advisory:
+        yield ctx.finding(f"accepted, but past an advisory limit: {advisory}",
+                          severity=Severity.WARNING, exchange=ex)

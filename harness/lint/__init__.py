@@ -25,7 +25,7 @@ from rich.text import Text
 from harness import schemas
 from harness.errors import UnknownNameError, UsageError
 from harness.findings import Finding, Severity
-from harness.lint import doc_rules, schema_rules  # noqa: F401  (importing registers the rules)
+from harness.lint import doc_rules, limit_rules, schema_rules  # noqa: F401  (importing registers the rules)
 from harness.lint.base import RULES, Origin, Rule, SchemaSet, origin_of
 
 __all__ = ["RULES", "Origin", "Rule", "SchemaSet", "command", "exit_code", "lint", "origin_of"]

@@ -14,7 +14,9 @@ cross into Rust, and jsonschema-rs checks every ``format`` it knows where jsonsc
 only those whose optional libraries are installed. The base64-tailed patterns of the media
 fields are swapped for a custom format running :mod:`harness.mock.base64_pattern`, which keeps
 Python's ``$`` and is 2x faster than Rust's regex over 13 MB of base64.
-``tests/unit/mock/test_accept.py`` holds both sides to the same verdicts.
+``tests/unit/mock/test_accept.py`` holds both sides to the same verdicts. Advisory limits
+(``x-advisory``) are compiled in as real keywords, so "yes" means "valid, and past no advisory
+limit"; the explaining validator decides what a "no" means.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def _swap_base64_patterns(node: Any, formats: dict[str, Callable[[str], bool]]) 
 
 @lru_cache(maxsize=64)
 def _compiled(name: str, overlay_json: str) -> Any:
-    schema = schemas.resolved(name, json.loads(overlay_json) if overlay_json else None)
+    # With the advisory limits made real: a request past one must reach the explaining
+    # validator, which accepts it (unless strict) and names the limit for the client.
+    schema = schemas.with_advisories(
+        schemas.resolved(name, json.loads(overlay_json) if overlay_json else None))
     formats: dict[str, Callable[[str], bool]] = {}
     swapped = _swap_base64_patterns(schema, formats)
     return jsonschema_rs.Draft7Validator(swapped, formats=formats, validate_formats=True)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness import __version__, providers
 from harness.mock import defects, faults
+from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
 from harness.mock.errors import error_response
@@ -138,7 +139,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
 
     app = Starlette(routes=[Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls), *mounts],
-                    middleware=[Middleware(Recorder, seen=state.seen)],
+                    middleware=[Middleware(Recorder, seen=state.seen), Middleware(AdvisoryMiddleware)],
                     exception_handlers=refusals)
     app.state.mock = state
     edits = defects.parse(config.defects)

@@ -4,29 +4,47 @@ Both providers let a client upload bytes and then hand out a public URL for them
 keeps the bytes in the shared, bounded ``ctx.state.uploads`` store and serves them back on
 GET without auth, as a CDN would. Bodies are read incrementally and refused as soon as they
 pass the limit, so a 1 GB upload never sits in memory. A file's size limit is the profile's
-limit for the kind its MIME type names (image, video), else the largest limit it has. The
-content type served back is sniffed from the bytes, else guessed from the file name.
+enforced limit for the kind its MIME type names (image, video), else the largest it has, else
+the mock's own guard; an advisory limit it passes is reported, not refused. The content type
+served back is sniffed from the bytes, else guessed from the file name.
 """
 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from harness import media
+from harness.mock.advisory import advise
 from harness.mock.context import MockContext
 
+# No document bounds fal's or WaveSpeed's uploads; the mock keeps them in memory, so it refuses
+# past this size and says the limit is its own (a guard, not a provider's rule).
+UPLOAD_GUARD = 1 << 30
 
-def limit_for(ctx: MockContext, content_type: str | None) -> int | None:
-    """The byte limit for a file of ``content_type`` under this provider's profile."""
-    limits = ctx.profile.limits
+
+def _limit(limits: Mapping[str, media.MediaLimits], content_type: str | None) -> int | None:
     kind = (content_type or "").split("/", 1)[0].strip().lower()
     if kind in limits:
         return limits[kind].max_bytes
     known = [lim.max_bytes for lim in limits.values() if lim.max_bytes is not None]
     return max(known) if known else None
+
+
+def limit_for(ctx: MockContext, content_type: str | None) -> int:
+    """The byte limit for a file of ``content_type``: the profile's enforced one, or the guard."""
+    limit = _limit(ctx.profile.media.enforced(ctx.config.strict), content_type)
+    return UPLOAD_GUARD if limit is None else min(limit, UPLOAD_GUARD)
+
+
+def advise_size(ctx: MockContext, content_type: str | None, size: int) -> None:
+    """Report a file over an advisory (unsourced) size limit that the mock still accepts."""
+    soft = None if ctx.config.strict else _limit(ctx.profile.media.advisory, content_type)
+    if soft is not None and size > soft:
+        advise(f"file: {size} bytes is over {soft} (unsourced limit, not enforced)")
 
 
 async def read_limited(request: Request, limit: int | None) -> bytes | None:

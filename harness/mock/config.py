@@ -2,7 +2,9 @@
 
 One frozen value so the in-process app, the served app and every test build the mock the same
 way. Times are scaled so that a test can watch a WaveSpeed job move created -> processing ->
-completed, or a realtime session hit its 300 s limit, in a fraction of a second.
+completed, or a realtime session hit its 300 s limit, in a fraction of a second: that fast
+clock is this value's default, for the suite. ``vlm-harness serve`` runs on the documents'
+clock (``--time-scale 1``) unless told otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ class MockConfig:
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     seed: int = 0
     job_step_s: float = 0.05  # async jobs advance one status per step
-    realtime_time_scale: float = 0.01  # session limits (300 s/600 s) are multiplied by this
+    # Session limits (300 s/600 s), audio pacing and output chunk length are multiplied by this.
+    realtime_time_scale: float = 0.01
     realtime_context_tokens: int = 8192
     store_max_items: int = 2048
     store_ttl_s: float = 900.0
@@ -30,6 +33,9 @@ class MockConfig:
     defects: str = ""  # planted contract defects, see harness.mock.defects
     public_url: str | None = None  # absolute base advertised in fal/WaveSpeed URLs
     webhook_timeout_s: float = 5.0
+    # Enforce advisory limits (no document states them) as errors and read ambiguous units
+    # ("10 MB") strictly; by default they are accepted and reported (harness.mock.advisory).
+    strict: bool = False
     # serve --workers N: the folder holding jobs and uploads that every worker must see (see
     # harness.mock.shared_store), and this worker's name, which keeps the ids it mints apart
     # from its siblings'; a single server has neither, and mints the ids it always did

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from harness.media import Payload
+from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.errors import error_response
 from harness.mock.shared_store import DiskStore
@@ -162,13 +163,25 @@ class MockContext:
 
         Split from :meth:`json_body` so a handler can answer a documented message for a case
         the schema also rejects (the MiMo gateway's role "tool") before the generic one."""
-        status = VALIDATION_STATUS.get(self.protocol, 400)
-        found = schema_problem(body, schema, self.profile.overlay(schema), status)
-        return None if found is None else self.problem(found)
+        status, advisories = VALIDATION_STATUS.get(self.protocol, 400), list[str]()
+        found = schema_problem(body, schema, self.profile.overlay(schema), status,
+                               strict=self.config.strict, advisories=advisories)
+        if found is not None:
+            return self.problem(found)
+        for message in advisories:
+            advise(message)
+        return None
 
     def media(self, items: Iterable[MediaItem]) -> list[Payload] | JSONResponse:
         """The parsed payloads of ``items`` (for generate.answer), or the provider's error:
         each media string is decoded once, for both the checks and the answer."""
-        found = media_payloads(items, self.profile.limits, self.profile.name,
-                               VALIDATION_STATUS.get(self.protocol, 400))
-        return self.problem(found) if isinstance(found, Problem) else found
+        advisories: list[str] = []
+        found = media_payloads(items, self.profile.media.enforced(self.config.strict),
+                               self.profile.name, VALIDATION_STATUS.get(self.protocol, 400),
+                               advisory=None if self.config.strict else self.profile.media.advisory,
+                               advisories=advisories)
+        if isinstance(found, Problem):
+            return self.problem(found)
+        for message in advisories:
+            advise(message)
+        return found

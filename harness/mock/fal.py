@@ -9,9 +9,10 @@ before completion is 400 ``{"detail": "Request is still in progress"}``. Choices
 docs are silent: a job whose prompt holds ``[fail]`` completes with ``error`` and
 ``error_type: validation_error`` and its result is a 422 naming ``prompt``; a cancelled job
 completes at once with ``error: "Request was cancelled"``, ``error_type: client_cancelled``
-and its result is 400. ``?fal_webhook=`` must be a loopback URL (the mock never calls out);
-on completion it is POSTed ``{request_id, gateway_request_id, status: OK|ERROR, payload}``
-from a background task, and each attempt is logged in ``ctx.state.webhooks``. Auth is
+and its result is 400. Any ``?fal_webhook=`` is accepted, as fal accepts its own example URL; the
+mock never calls out, so only a loopback URL is POSTed ``{request_id, gateway_request_id,
+status: OK|ERROR, payload}`` on completion (from a background task). Every attempt, and every
+webhook left undelivered, is logged in ``ctx.state.webhooks``; the latter is also an advisory. Auth is
 ``Authorization: Key <key>`` on queue, run and rest; CDN uploads carry the storage token.
 """
 
@@ -29,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from harness import media
 from harness.mock import blobs, generate
+from harness.mock.advisory import advise
 from harness.mock.context import MockContext
 from harness.mock.jobs import CANCEL_MESSAGE, FAIL_MESSAGE, Job, JobQueue, Phase, fails, iso_now
 from harness.mock.validation import MediaItem, short
@@ -57,15 +59,18 @@ def _ops(ctx: MockContext, name: str) -> list[Operation]:
     return [op for op in ctx.api.operations() if op.endpoint.name == name]
 
 
-def webhook_problem(url: str) -> str | None:
-    """Why ``url`` is refused as a webhook, or None: the mock only calls loopback hosts."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"fal_webhook must be an absolute http(s) URL, got {short(url)}"
-    if parts.hostname.lower() not in LOOPBACK:
-        return (f"fal_webhook host {short(parts.hostname)} refused: the mock only delivers "
-                f"webhooks to loopback hosts ({', '.join(sorted(LOOPBACK))})")
-    return None
+def undeliverable(url: str) -> str | None:
+    """Why the mock will not call ``url``, or None: it only calls loopback http(s) hosts.
+    Not an error: fal accepts the webhook, the mock just does not leave the machine."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = urlsplit(""), ""
+    if parts.scheme in ("http", "https") and host in LOOPBACK:
+        return None
+    return (f"fal_webhook {short(url)} accepted but not delivered: the mock only calls "
+            f"loopback http(s) hosts ({', '.join(sorted(LOOPBACK))})")
 
 
 async def _accept(ctx: MockContext, request: Request,
@@ -129,6 +134,9 @@ def _queue(ctx: MockContext) -> list[BaseRoute]:
             entry["response_status"] = response.status_code
         except httpx.HTTPError as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}"
+        log_webhook(entry)
+
+    def log_webhook(entry: dict[str, Any]) -> None:
         log = ctx.state.webhooks
         log.append(entry)
         del log[:-WEBHOOK_LOG_MAX]
@@ -141,14 +149,16 @@ def _queue(ctx: MockContext) -> list[BaseRoute]:
             if (denied := ctx.authenticate(request)) is not None:
                 return denied
             webhook = request.query_params.get("fal_webhook")
-            if webhook is not None and (why := webhook_problem(webhook)) is not None:
-                return ctx.error(422, why, "query:fal_webhook")
             accepted = await _accept(ctx, request, op)
             if isinstance(accepted, Response):
                 return accepted
             body, text = accepted
             job = queue.create(model_id, body, text, prompt=body["prompt"], webhook=webhook)
-            if webhook is not None:
+            if webhook is not None and (why := undeliverable(webhook)) is not None:
+                advise(why)
+                log_webhook({"request_id": job.id, "url": webhook, "status": None, "at": iso_now(),
+                             "response_status": None, "error": None, "skipped": why})
+            elif webhook is not None:
                 queue.when_done(job, deliver)
             return JSONResponse({"request_id": job.id, "gateway_request_id": job.id,
                                  "status": "IN_QUEUE", "queue_position": 0, **urls(request, job)})
@@ -246,6 +256,7 @@ def _cdn(ctx: MockContext) -> list[BaseRoute]:
         if data is None:
             return ctx.error(413, f"file is over the {limit}-byte limit for "
                                   f"{short(content_type or 'this content type')}")
+        blobs.advise_size(ctx, content_type, len(data))
         name = request.headers.get("x-fal-file-name") or "upload.bin"
         name = quote(name.replace("\\", "/").rsplit("/", 1)[-1] or "upload.bin")
         # Content-addressed: the same file uploaded twice gets the same URL, deterministically.

@@ -32,7 +32,9 @@ SCHEMA = "openai-chat/request"
 # Answers must be the same bytes for the same request, so `created` is a fixed instant
 # (2026-01-01T00:00:00Z) rather than the clock.
 CREATED = 1_767_225_600
-MAX_CHOICES = 16  # `n` is unbounded in the schema; a mock must not be asked for 10^6 answers
+# No document bounds `n` (above 16 is advisory, in the schema); this guard only keeps one
+# request from asking the mock for 10^6 answers, and says it is the mock's, not a provider's.
+MAX_CHOICES = 128
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
@@ -167,7 +169,8 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
                 return ctx.error(400, f"{param}: model {model} does not accept video input", param)
         n = body.get("n", 1)
         if n > MAX_CHOICES:
-            return ctx.error(400, f"n: {n} is more than the {MAX_CHOICES} choices served", "n")
+            return ctx.error(400, f"n: {n} is more than the {MAX_CHOICES} choices this mock serves "
+                                  "(a guard of the mock, not a provider limit)", "n")
         payloads = ctx.media(items)
         if isinstance(payloads, JSONResponse):
             return payloads

@@ -172,15 +172,19 @@ def env_hints(urls: dict[str, dict[str, str]], ca_path: Path | None) -> list[str
 
 
 def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
-            names: str, defects_spec: str = "", workers: int = 1) -> int:
+            names: str, defects_spec: str = "", workers: int = 1, strict: bool = False,
+            time_scale: float = 1.0) -> int:
     faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
     defects.parse(defects_spec)
-    served = ServedMock(MockConfig(seed=seed, faults=faults_spec, defects=defects_spec),
-                        names=None if names in ("", "all") else names.split(","),
+    # Served, the mock keeps the documents' clock (time_scale 1); tests pass a faster one.
+    config = MockConfig(seed=seed, faults=faults_spec, defects=defects_spec, strict=strict,
+                        realtime_time_scale=time_scale)
+    served = ServedMock(config, names=None if names in ("", "all") else names.split(","),
                         host=host, port=port, tls=tls, log_level="info")
     print(f"vlm-harness reference mock on {served.url} (seed {seed}, "
-          f"faults: {faults_spec or 'none'}, defects: {defects_spec or 'none'}); "
-          "Ctrl-C stops it", flush=True)
+          f"faults: {faults_spec or 'none'}, defects: {defects_spec or 'none'}, "
+          f"limits: {'strict' if strict else 'documented (advisory ones reported)'}, "
+          f"time scale {time_scale:g}); Ctrl-C stops it", flush=True)
     for provider, apis in served.base_urls().items():
         for label, url in apis.items():
             print(f"  {provider:<10} {label:<24} {url}")

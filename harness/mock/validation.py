@@ -100,17 +100,29 @@ def _brief(instance: Any) -> str:
     return repr(instance)
 
 
-def _alternatives(keyword: str) -> Any:
+class AdvisoryError(ValidationError):
+    """A broken ``x-advisory`` limit: one no source document states. Leniently it is reported
+    (a header, a warning) and the request accepted; strictly it is an ordinary error."""
+
+
+def _real(errors: list[ValidationError], strict: bool) -> list[ValidationError]:
+    return errors if strict else [e for e in errors if not isinstance(e, AdvisoryError)]
+
+
+def _alternatives(keyword: str, strict: bool) -> Any:
     one = keyword == "oneOf"
 
     def check(validator: Any, alternatives: list[Any], instance: Any, schema: Any) -> Any:
-        errors, valid = [], []
+        errors: list[ValidationError] = []
+        advisories: list[ValidationError] = []
+        valid: list[int] = []
         for index, subschema in enumerate(alternatives):
             found = list(validator.descend(instance, subschema, schema_path=index))
-            if found:
+            if _real(found, strict):
                 errors.extend(found)
                 continue
-            valid.append(index)
+            valid.append(index)  # a branch broken only in advisory limits still matches
+            advisories = advisories or found
             if not one or len(valid) > 1:
                 break
         if not valid:
@@ -118,6 +130,8 @@ def _alternatives(keyword: str) -> Any:
                                   "schemas", context=errors)
         elif len(valid) > 1:
             yield ValidationError(f"{_brief(instance)} is valid under each of {valid}")
+        else:
+            yield from advisories
 
     return check
 
@@ -155,14 +169,33 @@ def _enum(validator: Any, enums: list[Any], instance: Any, schema: Any) -> Any:
 # of those copied 13 MB (a quarter of a second and 8x the payload in memory per request).
 # These keywords do the same checks with messages of constant size.
 _LEAN = {"type": _type, "pattern": _pattern, "enum": _enum,
-         "oneOf": _alternatives("oneOf"), "anyOf": _alternatives("anyOf"),
          "minLength": _bounded("string", len, lambda n, b: n < b, "is shorter than"),
          "maxLength": _bounded("string", len, lambda n, b: n > b, "is longer than"),
          "minItems": _bounded("array", len, lambda n, b: n < b, "has fewer items than"),
          "maxItems": _bounded("array", len, lambda n, b: n > b, "has more items than"),
          "minProperties": _bounded("object", len, lambda n, b: n < b, "has fewer keys than"),
          "maxProperties": _bounded("object", len, lambda n, b: n > b, "has more keys than")}
-LeanValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, _LEAN)
+
+
+def _advisory(validator: Any, spec: Any, instance: Any, schema: Any) -> Any:
+    """``x-advisory: {limits: {maxLength: 4096}, why}``: each limit checked as its keyword
+    would be, its errors marked advisory (the keyword and bound kept, so a strict message is
+    the one the plain keyword gave)."""
+    for keyword, bound in (spec.get("limits") or {}).items():
+        check = validator.VALIDATORS.get(keyword)
+        for error in (check(validator, bound, instance, schema) or ()) if check else ():
+            yield AdvisoryError(error.message, validator=keyword, validator_value=bound,
+                                instance=instance, schema=schema)
+
+
+def _validator_class(strict: bool) -> Any:
+    return jsonschema.validators.extend(jsonschema.Draft7Validator, {
+        **_LEAN, "oneOf": _alternatives("oneOf", strict), "anyOf": _alternatives("anyOf", strict),
+        "x-advisory": _advisory})
+
+
+LeanValidator = _validator_class(strict=False)
+StrictValidator = _validator_class(strict=True)
 
 
 def _without_dialect(node: Any) -> Any:
@@ -175,11 +208,12 @@ def _without_dialect(node: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
-def _validator(name: str, overlay_json: str) -> jsonschema.Draft7Validator:
+def _validator(name: str, overlay_json: str, strict: bool = False) -> jsonschema.Draft7Validator:
     """``name`` (with its dialect) inlined into one schema, checked with the lean keywords."""
     schema = schemas.resolved(name, json.loads(overlay_json) if overlay_json else None)
-    return LeanValidator(_without_dialect(schema),  # type: ignore[no-any-return]
-                         format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    cls = StrictValidator if strict else LeanValidator
+    return cls(_without_dialect(schema),  # type: ignore[no-any-return]
+               format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
 def pointer_of(error: jsonschema.ValidationError) -> str:
@@ -205,6 +239,13 @@ def describe_error(error: jsonschema.ValidationError) -> str:
     if kw in ("oneOf", "anyOf"):
         return _describe_alternatives(error, where)
     return f"{where}: {kw} {short(expected)} not satisfied by {short(error.instance)}"
+
+
+def describe_advisory(error: jsonschema.ValidationError) -> str:
+    """An advisory limit a request broke, as the client is told it: ASCII, no client value."""
+    bound = "false" if error.validator_value is False else short(error.validator_value)
+    where = field_of(error) if error.validator == "additionalProperties" else pointer_of(error)
+    return f"{where or 'body'}: {error.validator} {bound} (unsourced limit, not enforced)"
 
 
 def _depth(error: jsonschema.ValidationError) -> int:
@@ -241,16 +282,24 @@ def _best(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationErro
 
 
 def schema_problem(instance: Any, name: str, overlay: Mapping[str, Any] | None,
-                   status: int = 400) -> Problem | None:
+                   status: int = 400, *, strict: bool = False,
+                   advisories: list[str] | None = None) -> Problem | None:
     """The most relevant schema violation, or None. An unknown model answers 404.
 
-    A compiled validator answers valid requests (:mod:`harness.mock.accept`); the explaining
-    one below runs only on the others, so every request is walked once when it is valid."""
+    A compiled validator answers requests valid even under the advisory limits
+    (:mod:`harness.mock.accept`); the explaining one below runs only on the others, so every
+    request is walked once when it is valid. Unless ``strict``, a broken ``x-advisory`` limit
+    is not a violation: it is described into ``advisories`` (when given) and the instance
+    passes."""
     key = accept.overlay_key(overlay)
     if accept.accepts(instance, name, key):
         return None
-    validator = _validator(name, key)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    found = list(_validator(name, key, strict).iter_errors(instance))
+    if not strict:
+        if advisories is not None:
+            advisories.extend(describe_advisory(e) for e in found if isinstance(e, AdvisoryError))
+        found = _real(found, strict)
+    error = jsonschema.exceptions.best_match(found)
     if error is None:
         return None
     pointer = pointer_of(error)
@@ -274,14 +323,23 @@ def field_of(error: jsonschema.ValidationError) -> str:
 
 
 def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaLimits],
-                   provider: str, status: int = 400) -> list[media.Payload] | Problem:
-    """Each item parsed (decoded once, for the checks and the caller), or the first problem."""
+                   provider: str, status: int = 400, *,
+                   advisory: Mapping[str, media.MediaLimits] | None = None,
+                   advisories: list[str] | None = None) -> list[media.Payload] | Problem:
+    """Each item parsed (decoded once, for the checks and the caller), or the first problem.
+
+    ``advisory`` limits (no document states them) never refuse: what they would have refused
+    is described into ``advisories``."""
     items = list(items)
+    advisory = advisory or {}
+    notes = advisories if advisories is not None else []
     for kind in (media.MediaKind.IMAGE, media.MediaKind.VIDEO):
-        lim = limits.get(kind.value)
         n = sum(1 for i in items if i.kind is kind)
+        lim, soft = limits.get(kind.value), advisory.get(kind.value)
         for finding in media.check_count(n, lim, provider=provider) if lim and n else ():
             return Problem(status, f"too many {kind.value}s: {finding.message}")
+        notes.extend(f"{kind.value}s: {f.message} (unsourced limit, not enforced)"
+                     for f in (media.check_count(n, soft, provider=provider) if soft and n else ()))
     payloads = []
     for item in items:
         lim = limits.get(item.kind.value) or media.MediaLimits()
@@ -298,5 +356,9 @@ def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaL
             return Problem(code, f"{item.pointer}: {finding.message}",
                            item.pointer.lstrip("/").replace("/", "."))
         assert parsed is not None  # check() reports every unparseable value
+        soft = advisory.get(item.kind.value)
+        notes.extend(f"{item.pointer}: {f.message} (unsourced limit, not enforced)"
+                     for f in (media.check(value, soft, pointer=item.pointer, provider=provider,
+                                           parsed=parsed) if soft else ()))
         payloads.append(parsed)
     return payloads

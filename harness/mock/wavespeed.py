@@ -116,7 +116,8 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
             return body
         size, content_type = body["size"], body.get("content_type")  # optional: SDK may omit it
         limit = blobs.limit_for(ctx, content_type)
-        if limit is not None and size > limit:  # 400, not 413: no bytes were sent yet
+        blobs.advise_size(ctx, content_type, size)
+        if size > limit:  # 400, not 413: no bytes were sent yet
             return ctx.error(400, f"size: {size} bytes is over the {limit}-byte limit for "
                                   f"{short(content_type or 'an untyped file')}", "size")
         blob_id = generate.digest(*ctx.config.unique("ws-upload", ctx.config.seed, next(tickets)))[:24]

@@ -25,6 +25,7 @@ from harness import protocols, schemas
 from harness.errors import ProfileError, UnknownNameError
 from harness.findings import Source
 from harness.media import MediaLimits
+from harness.providers.limits import MediaPolicy, policy
 
 HERE = Path(__file__).parent
 
@@ -152,12 +153,17 @@ class Profile:
     name: str
     title: str
     apis: tuple[Api, ...]
-    limits: Mapping[str, MediaLimits]
+    media: MediaPolicy  # the limits by provenance; ``limits`` is what is enforced by default
     dialect: Mapping[str, dict[str, Any]]
     errors: Mapping[str, Mapping[str, Any]]
     notes: tuple[str, ...] = ()
     source: Source | None = None
     specs: tuple[PublishedSpec, ...] = ()
+
+    @property
+    def limits(self) -> Mapping[str, MediaLimits]:
+        """The media limits a document states (enforced unless the mock is strict)."""
+        return self.media.lenient
 
     def api(self, protocol: str) -> Api:
         for api in self.apis:
@@ -212,8 +218,7 @@ def parse(raw: Any, where: str) -> Profile:
     return Profile(
         name=raw["name"], title=raw["title"], source=src, notes=notes,
         apis=tuple(_api(raw["name"], a, src) for a in raw["apis"]),
-        limits=MappingProxyType({k: MediaLimits.from_mapping(v)
-                                 for k, v in raw.get("limits", {}).items()}),
+        media=policy(raw.get("limits", {})),
         dialect=MappingProxyType(dialect),
         errors=MappingProxyType({k: v for k, v in raw.get("errors", {}).items()
                                  if not k.startswith("x-")}),

@@ -59,10 +59,10 @@ def test_mime_type_placeholder_is_rejected(shipped: list[Finding], file: str) ->
     at = "/messages/0/content/0/source/media_type"
     [found] = [f for f in of(shipped, file) if f.instance_pointer == at]
     assert "'{MIME_TYPE}'" in found.message and "repaired transcription" in found.message
-    assert found.schema_pointer.endswith("/media_type/enum")
+    assert found.schema_pointer.endswith("/media_type/pattern")
     # The pointer is a real place in the schema file, not jsonschema's path through $refs.
     node = schemas.schema_node("anthropic-messages/request", found.schema_pointer)
-    assert "image/png" in node
+    assert node.startswith("^") and "/" in node
 
 
 def test_base64_placeholders_make_vision_examples_invalid(shipped: list[Finding]) -> None:
@@ -89,7 +89,9 @@ def test_contradictions_are_reported_as_upstream_warnings(shipped: list[Finding]
 
 
 def test_project_files_are_clean(shipped: list[Finding]) -> None:
-    assert [f for f in shipped if origin_of(f) is Origin.PROJECT] == []
+    """No project errors; the only project findings are the listed advisory limits."""
+    project = [f for f in shipped if origin_of(f) is Origin.PROJECT]
+    assert [f for f in project if f.is_error or f.check != "limits"] == []
     assert exit_code(shipped) == 0
 
 
@@ -100,7 +102,9 @@ def test_cli_exit_status_and_json() -> None:
     result = CliRunner().invoke(app, ["lint", "--json"])
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and data
-    assert {d["origin"] for d in data} == {"upstream"}
+    # the project's own findings are only the advisory limits it lists (warnings)
+    assert {(d["origin"], d["severity"]) for d in data if d["origin"] == "project"} == {
+        ("project", "warning")}
     assert {Finding.from_dict({k: v for k, v in d.items() if k != "origin"}) for d in data}
 
 

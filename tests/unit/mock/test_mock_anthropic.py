@@ -182,16 +182,46 @@ AT = "/messages/0/content/0/source/data"
                                           "data": base64.b64encode(PNG).decode()[:-2]}}), 400,
      "invalid_request_error", [AT, "invalid base64"]),
     (request(b64_block(BIG, "image/png")), 413, "request_too_large", [AT, "10,485,761 bytes"]),
-    (request(*[b64_block(PNG, "image/png")] * 17), 400, "invalid_request_error",
-     ["too many images", "at most 16"]),
-    (request(b64_block(PNG, "image/bmp")), 400, "invalid_request_error", ["media_type"]),
+    # The media_type list is advisory (seed 004 lists none), but PNG bytes labelled BMP are
+    # still a mislabelled image.
+    (request(b64_block(PNG, "image/bmp")), 400, "invalid_request_error", [AT, "image/bmp"]),
 ], ids=["invalid-json", "missing-field", "wrong-type", "unknown-model", "mislabelled",
-        "undecodable", "oversize", "too-many", "unlisted-media-type"])
+        "undecodable", "oversize", "unlisted-media-type"])
 def test_bad_requests_get_anthropic_errors(client: httpx.Client, body: Any, status: int,
                                            kind: str, names: list[str]) -> None:
     payload = "" if isinstance(body, bytes) else json.dumps(body)
     secret = payload[payload.find('"data": "') + 9:][:200] if '"data": "' in payload else ""
     assert_error(post(client, body), status, kind, *names, secret=secret)
+
+
+@pytest.mark.parametrize(("body", "advisory", "names"), [
+    (request(*[b64_block(PNG, "image/png")] * 17), "images: 17 media items", ["too many images",
+                                                                             "at most 16"]),
+    (request(b64_block(PNG, "image/png"), max_tokens=5) | {"temperature": 1.5},
+     "/temperature: maximum 1", ["/temperature", "maximum 1"]),
+], ids=["17-images", "temperature-1.5"])
+def test_unsourced_limits_are_advisory_unless_strict(client: httpx.Client, body: Any,
+                                                     advisory: str, names: list[str]) -> None:
+    """No document limits MiMo's images per request or its temperature to 1: accepted with an
+    advisory header by default, refused only by a strict mock."""
+    r = post(client, body)
+    assert r.status_code == 200, r.text[:300]
+    assert advisory in r.headers["x-harness-advisory"]
+    with client_for(MockConfig(strict=True)) as strict:
+        assert_error(post(strict, body), 400, "invalid_request_error", *names)
+
+
+def test_ambiguous_megabytes_read_leniently_unless_strict(client: httpx.Client) -> None:
+    """Seed 004's "10 MB": 10,200,000 bytes pass as MiB with an advisory; strict reads 10^7."""
+    body = request(b64_block(b"\x89PNG\r\n\x1a\n" + bytes(7_500_000 - 8), "image/png"))
+    r = post(client, body)  # 10,000,000 base64 characters < 10 MiB, = 10^7: passes both
+    assert r.status_code == 200 and "x-harness-advisory" not in r.headers
+    body = request(b64_block(b"\x89PNG\r\n\x1a\n" + bytes(7_650_000 - 8), "image/png"))
+    r = post(client, body)  # 10,200,000 characters: over 10^7, under 10 MiB
+    assert r.status_code == 200, r.text[:300]
+    assert "base64 string is 10,200,000 bytes" in r.headers["x-harness-advisory"]
+    with client_for(MockConfig(strict=True)) as strict:
+        assert_error(post(strict, body), 413, "request_too_large", "10,000,000")
 
 
 def test_answers_are_deterministic_per_seed() -> None:

@@ -212,8 +212,12 @@ def test_n_choices_and_their_usage(client: httpx.Client) -> None:
     assert len({c["message"]["content"] for c in answer["choices"]}) == 3
     per_choice = [len(c["message"]["content"].split()) for c in answer["choices"]]
     assert answer["usage"]["completion_tokens"] == sum(per_choice)
-    assert_error(post(client, "mimo", {"model": "mimo-v2-omni", "n": 17, "messages": [user("hi")]}),
-                 400, "n")
+    # No document bounds n: 17 is served with an advisory, only the mock's own guard refuses
+    many = post(client, "mimo", {"model": "mimo-v2-omni", "n": 17, "messages": [user("hi")]})
+    assert len(valid("openai-chat/response", many.json())["choices"]) == 17
+    assert "/n: maximum 16" in many.headers["x-harness-advisory"]
+    assert_error(post(client, "mimo", {"model": "mimo-v2-omni", "n": 129, "messages": [user("hi")]}),
+                 400, "n", "guard of the mock")
 
 
 @pytest.mark.parametrize("case", [
@@ -306,19 +310,38 @@ def with_image(url: str, model: str = "mimo-v2-omni") -> dict[str, Any]:
     ("mimo", with_image("data:image/png;base64," + base64.b64encode(MP4).decode()), 400,
      [MEDIA_AT]),
     ("mimo", with_image(media.data_url(BIG_PNG)), 413, [MEDIA_AT, "10,485,761 bytes"]),
-    ("modelbest", with_image(media.data_url(BIG_PNG), "MiniCPM-o-4.5"), 413, [MEDIA_AT, "limit"]),
-    ("local", {"model": "openbmb/MiniCPM-V-4_5", "messages": [
-        user(*[image_part(media.data_url(PNG))] * 5)]}, 400, ["too many images", "at most 4"]),
     ("modelbest", {"model": "MiniCPM-o-4.5", "messages": [{"role": "tool", "content": "x"}]}, 400,
      ["/messages/0"]),
 ], ids=["invalid-json", "empty", "missing-field", "wrong-type", "no-messages", "unknown-model",
-        "undecodable", "mislabelled", "video-as-image", "oversize", "oversize-modelbest",
-        "too-many", "tool-role-generic"])
+        "undecodable", "mislabelled", "video-as-image", "oversize", "tool-role-generic"])
 def test_bad_requests_get_the_provider_error(client: httpx.Client, provider: str, body: Any,
                                              status: int, names: list[str]) -> None:
     payload = json.dumps(body) if not isinstance(body, bytes) else ""
     secret = payload[payload.find("base64,") + 7:][:200] if "base64," in payload else ""
     assert_error(post(client, provider, body), status, *names, secret=secret)
+
+
+@pytest.mark.parametrize(("provider", "body", "advisory", "status", "names"), [
+    ("modelbest", with_image(media.data_url(BIG_PNG), "MiniCPM-o-4.5"), "decoded media is", 413,
+     [MEDIA_AT, "limit"]),
+    ("modelbest", {"model": "MiniCPM-o-4.5", "messages": [
+        user(*[image_part(media.data_url(PNG))] * 9)]}, "images: 9 media items", 400,
+     ["too many images", "at most 8"]),
+    ("local", {"model": "openbmb/MiniCPM-V-4_5", "messages": [
+        user(*[image_part(media.data_url(PNG))] * 5)]}, "images: 5 media items", 400,
+     ["too many images", "at most 4"]),
+    ("mimo", {"model": "mimo-v2-omni", "messages": [user(*[image_part(media.data_url(PNG))] * 17)]},
+     "images: 17 media items", 400, ["too many images", "at most 16"]),
+], ids=["modelbest-11-MiB", "modelbest-9-images", "local-5-images", "mimo-17-images"])
+def test_unsourced_limits_are_advisory_unless_strict(client: httpx.Client, provider: str,
+                                                     body: Any, advisory: str, status: int,
+                                                     names: list[str]) -> None:
+    """Limits no document states are accepted with an advisory header; strict refuses them."""
+    r = post(client, provider, body)
+    assert r.status_code == 200, r.text[:300]
+    assert advisory in r.headers["x-harness-advisory"]
+    with client_for(MockConfig(strict=True)) as strict:
+        assert_error(post(strict, provider, body), status, *names)
 
 
 def test_mimo_answers_its_documented_tool_role_message(client: httpx.Client) -> None:
