@@ -40,7 +40,7 @@ _ANTHROPIC_SOURCE = "anthropic-image-source"
 # Stands in for an object-valued media field until it is filled; longer than any capped text,
 # so no generated string can equal it.
 _MARKER = "\u2063vlm-media:"
-_ANNOTATIONS = frozenset({"description", "title", "examples", "x-source", "default"})
+_ANNOTATIONS = frozenset({"description", "title", "examples", "x-source", "x-advisory", "default"})
 
 
 def _media_kind(names: tuple[str, ...]) -> str:

@@ -210,7 +210,7 @@ class QueueMachine(RuleBasedStateMachine):
             job.seen = 2
 
 
-SETTINGS = settings_for("ci", max_examples=20, stateful_step_count=20)
+SETTINGS = settings_for("ci", max_examples=25, stateful_step_count=20)
 
 
 def test_queue_lifecycles_keep_their_promises(contract_errors: Callable[..., list[str]]) -> None:

@@ -112,11 +112,16 @@ def test_run_is_synchronous_and_errors_carry_fal_details(fal: fal_client.SyncCli
     assert failed.value.status_code == 422 and FAIL_MESSAGE in str(failed.value)
 
 
-def test_webhook_to_a_public_host_is_refused(fal: fal_client.SyncClient) -> None:
-    with pytest.raises(fal_client.FalClientHTTPError) as info:
-        fal.submit("fal-ai/mini-cpm", IMAGE_INPUT, webhook_url="https://hooks.example.com/fal")
-    assert info.value.status_code == 422
-    assert info.value.message[0]["loc"] == ["query", "fal_webhook"]  # type: ignore[index]
+def test_fal_own_example_webhook_is_accepted_and_not_delivered(
+        fal: fal_client.SyncClient, served_mock: ServedMock) -> None:
+    """Seeds 002/003 pass webhookUrl "https://optional.webhook.url/for/results": fal accepts
+    it, so the mock does too; it never calls out, and logs the webhook as not delivered."""
+    url = "https://optional.webhook.url/for/results"
+    handle = fal.submit("fal-ai/mini-cpm", IMAGE_INPUT, webhook_url=url)
+    assert handle.get()["output"]
+    entry = next(e for e in served_mock.app.state.mock.webhooks
+                 if e["request_id"] == handle.request_id)
+    assert entry["url"] == url and "not delivered" in entry["skipped"]
 
 
 def test_upload_via_the_storage_token_and_use_the_url(fal: fal_client.SyncClient,
