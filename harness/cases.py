@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,15 +65,15 @@ def collect(settings: VlmConfig) -> list[Case]:
 
 
 def findings_message(rows: Iterable[CaseResult]) -> str:
-    """Each distinct error finding once, with how often it was seen and where it points."""
-    seen: Counter[tuple[str, str, str, str]] = Counter()
-    for row in rows:
-        for f in row.findings:
-            if f.is_error:
-                seen[(row.check, row.endpoint, f.message, f.schema_pointer)] += 1
-    lines = [f"{check} on {endpoint}: {message}" + (f" (schema {pointer})" if pointer else "")
-             + (f"  [x{n}]" if n > 1 else "") for (check, endpoint, message, pointer), n in seen.items()]
+    """Each cause of the error findings once (:mod:`harness.report.groups`), with how often it
+    was seen and where it points: one line for a finding repeated on every stream chunk."""
+    from harness.report.groups import group
     from harness.secrets import Scrubber
+
+    errors = ((row.provider, row.endpoint, f) for row in rows for f in row.findings if f.is_error)
+    lines = [f"{g.check} on {g.endpoint}: "
+             + (f"{g.count} × {g.cause}" if g.count > 1 else g.examples[0].message)
+             + (f" (schema {g.schema_pointer})" if g.schema_pointer else "") for g in group(errors)]
 
     return Scrubber.from_env().text("\n".join(lines))
 

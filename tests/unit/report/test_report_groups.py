@@ -121,3 +121,12 @@ def test_the_schema_pointer_check_and_place_are_part_of_the_cause() -> None:
                 ("p", "messages", _f("x", "/a")), ("p", "chat", _f("x", "/a"))]
     groups = group(findings)
     assert len(groups) == 5 and groups[0].count == 2
+
+
+def test_per_case_pytest_items_fail_with_one_line_per_cause(per_chunk: list[Finding]) -> None:
+    from harness.cases import findings_message
+
+    message = findings_message(_result(per_chunk).cases)
+    assert message.splitlines() == [
+        "response-schema-conformance on chat: 52 × event N /choices/N: 'finish_reason' is a "
+        "required property (schema openai-chat/chunk#/properties/choices/items/required)"]
