@@ -83,6 +83,11 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield ctx.finding(f"HTTP {ex.status} with a non-JSON body; the protocol's error shape "
                           f"is {error_schema}", exchange=ex, schema=error_schema)
         return
+    documented = {(int(e["status"]), e["message"]) for e in ctx.profile.errors.values()
+                  if e.get("body") == "message"}  # a body the provider's document prints
+    if isinstance(body, dict) and set(body) == {"message"} and (ex.status, body["message"]) in \
+            documented:
+        return
     if error_schema and not schemas.validator(error_schema).is_valid(body):
         best = jsonschema.exceptions.best_match(schemas.validator(error_schema).iter_errors(body))
         yield ctx.finding(f"HTTP {ex.status} error body is not in the provider's shape "
@@ -97,6 +102,6 @@ def advisory_limits(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     The mock names such limits in ``x-harness-advisory`` (harness.mock.advisory); a client
     that relies on them may meet a provider that enforces them, or one that does not."""
     advisory = ex.headers.get("x-harness-advisory")
-    if advisory:
+    if advisory and ex.status < 400:
         yield ctx.finding(f"accepted, but past an advisory limit: {advisory}",
                           severity=Severity.WARNING, exchange=ex)

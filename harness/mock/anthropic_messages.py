@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from harness import media
-from harness.mock import faults, generate, sse
+from harness.mock import catalogue, faults, generate, sse
 from harness.mock.context import MockContext
 from harness.mock.validation import MediaItem, short
 
@@ -94,9 +94,15 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         if version is not None and versions and version not in versions:
             return ctx.error(400, f"{VERSION_HEADER}: {short(version)} is not a supported "
                                   f"version; supported: {', '.join(versions)}")
-        body = await ctx.json_body(request, SCHEMA)
+        body = await ctx.read_json(request)
         if isinstance(body, JSONResponse):
             return body
+        tool_at = catalogue.tool_role_at(body)
+        if tool_at is not None and "tool_role" in ctx.profile.errors:
+            return ctx.documented("tool_role", f"messages.{tool_at}.role")  # seed 004's words
+        invalid = ctx.schema_error(body, SCHEMA)
+        if invalid is not None:
+            return invalid
         payloads = ctx.media(list(media_items(body["messages"])))
         if isinstance(payloads, JSONResponse):
             return payloads

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from harness.media import Payload
+from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.errors import error_response
@@ -113,6 +114,13 @@ class MockContext:
               headers: dict[str, str] | None = None) -> JSONResponse:
         return error_response(self.protocol, status, self.state.scrubber.text(message),
                               param=param, request_id=self.request_id(), headers=headers)
+
+    def documented(self, name: str, param: str | None = None) -> JSONResponse:
+        """Error ``name`` of the provider's catalogue, in the shape its document shows."""
+        answer = catalogue.resolve(name, self.profile.errors, self.protocol)
+        catalogue.note_choice(answer)
+        return error_response(self.protocol, answer.status, answer.message, param=param,
+                              request_id=self.request_id(), shape=answer.shape)
 
     def problem(self, p: Problem) -> JSONResponse:
         return self.error(p.status, p.message, p.param)

@@ -37,8 +37,11 @@ def fastapi_loc(param: str) -> list[str | int]:
 
 
 def error_body(protocol: str, status: int, message: str, *, param: str | None = None,
-               request_id: str = "") -> dict[str, Any]:
-    """The JSON body ``protocol`` sends for an error of ``status``."""
+               request_id: str = "", shape: str = "protocol") -> dict[str, Any]:
+    """The JSON body ``protocol`` sends for an error of ``status``; ``shape="message"`` is a
+    document's own ``{"message": ...}`` body (MiMo's quota error, harness.mock.catalogue)."""
+    if shape == "message":
+        return {"message": message}
     if protocol == "anthropic-messages":
         return {"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
                                            "message": message}, "request_id": request_id}
@@ -53,12 +56,13 @@ def error_body(protocol: str, status: int, message: str, *, param: str | None = 
 
 
 def error_response(protocol: str, status: int, message: str, *, param: str | None = None,
-                   request_id: str = "", headers: dict[str, str] | None = None) -> JSONResponse:
+                   request_id: str = "", headers: dict[str, str] | None = None,
+                   shape: str = "protocol") -> JSONResponse:
     """A complete error response: body, status and the protocol's request-id header."""
     out = dict(headers or {})
     if request_id:
         out["request-id" if protocol == "anthropic-messages" else "x-request-id"] = request_id
     if protocol == "fal-queue":  # a handler may name a more precise type (client_cancelled)
         out.setdefault("x-fal-error-type", _FAL_TYPES.get(status, "request_error"))
-    body = error_body(protocol, status, message, param=param, request_id=request_id)
+    body = error_body(protocol, status, message, param=param, request_id=request_id, shape=shape)
     return JSONResponse(body, status_code=status, headers=out)

@@ -19,11 +19,10 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness.errors import UsageError
+from harness.mock import catalogue as catalogue_
 from harness.mock.errors import error_response
 
 HEADER = "x-harness-fault"
-GENERIC_ERRORS = {"overloaded": (529, "Overloaded"), "unavailable": (503, "Service unavailable"),
-                  "internal": (500, "Internal server error"), "rate_limited": (429, "Rate limited")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +73,13 @@ def fires(fault: Fault, seed: int, counter: int) -> bool:
     return int.from_bytes(h[:8], "big") / 2**64 < fault.rate
 
 
-def resolve_error(fault: Fault, catalogue: Mapping[str, Mapping[str, Any]]) -> tuple[int, str]:
-    """The (status, message) a failing fault answers with, from the provider's catalogue."""
+def resolve_error(fault: Fault, catalogue: Mapping[str, Mapping[str, Any]],
+                  protocol: str) -> catalogue_.Answer:
+    """What a failing fault answers on ``protocol``: a catalogue or generic error, or its status."""
     if fault.error:
-        entry = catalogue.get(fault.error)
-        if entry is not None:
-            return int(fault.status or entry["status"]), str(entry["message"])
-        if fault.error in GENERIC_ERRORS:
-            status, message = GENERIC_ERRORS[fault.error]
-            return fault.status or status, message
-        known = sorted({*catalogue, *GENERIC_ERRORS})
-        raise UsageError(f"fault error {fault.error!r} unknown; known: {', '.join(known)}")
+        return catalogue_.resolve(fault.error, catalogue, protocol, fault.status)
     status = int(fault.status or 500)
-    return status, f"injected fault: HTTP {status}"
+    return catalogue_.Answer(status, f"injected fault: HTTP {status}")
 
 
 class FaultMiddleware:
@@ -121,12 +114,14 @@ class FaultMiddleware:
             await asyncio.sleep(fault.latency / 1000)
         if scope["type"] == "http" and fault.fails and fires(fault, self.seed, self.counter):
             try:
-                status, message = resolve_error(fault, self.catalogue)
+                answer = resolve_error(fault, self.catalogue, self.protocol)
             except UsageError as exc:
-                status, message = 400, str(exc)
+                answer = catalogue_.Answer(400, str(exc))
+            catalogue_.note_choice(answer)
             extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            await error_response(self.protocol, status, message, headers=extra,
-                                 request_id=self.request_id())(scope, receive, send)
+            await error_response(self.protocol, answer.status, answer.message, headers=extra,
+                                 request_id=self.request_id(), shape=answer.shape,
+                                 )(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from harness import media
-from harness.mock import faults, generate, sse
+from harness.mock import catalogue, faults, generate, sse
 from harness.mock.context import MockContext
 from harness.mock.validation import MediaItem, short
 from harness.providers import Api
@@ -71,15 +71,6 @@ def texts_of(message: dict[str, Any]) -> list[str]:
     content = message["content"]
     return [content] if isinstance(content, str) else [
         p["text"] for p in content if p["type"] == "text"]
-
-
-def tool_role_at(body: Any) -> int | None:
-    """Index of the first message with role "tool", read before the body is validated."""
-    messages = body.get("messages") if isinstance(body, dict) else None
-    for i, message in enumerate(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "tool":
-            return i
-    return None
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
@@ -147,11 +138,9 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         body = await ctx.read_json(request)
         if isinstance(body, JSONResponse):
             return body
-        tool_at = tool_role_at(body)
+        tool_at = catalogue.tool_role_at(body)
         if tool_at is not None and "tool_role" in ctx.profile.errors:
-            documented = ctx.profile.errors["tool_role"]  # the gateway's own words (seed 004)
-            return ctx.error(int(documented["status"]), str(documented["message"]),
-                             f"messages.{tool_at}.role")
+            return ctx.documented("tool_role", f"messages.{tool_at}.role")  # seed 004's words
         invalid = ctx.schema_error(body, SCHEMA)
         if invalid is not None:
             return invalid
@@ -210,4 +199,4 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
                             headers={"x-request-id": ctx.request_id()})
 
     return [Route("/chat/completions", chat, methods=["POST"]),
-            Route("/models", models, methods=["GET"])]
+            Route("/models", models, methods=["GET"]), *catalogue.endpoint_routes(ctx)]

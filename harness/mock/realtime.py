@@ -63,11 +63,11 @@ def _fault_refusal(ctx: MockContext, fault: faults.Fault) -> Response | None:
     if fault.status is None and (fault.error is None or fault.error in SIMULATED):
         return None
     try:
-        status, message = faults.resolve_error(fault, ctx.profile.errors)
+        answer = faults.resolve_error(fault, ctx.profile.errors, ctx.protocol)
     except UsageError as exc:
-        status, message = 400, str(exc)
+        return ctx.error(400, str(exc))
     extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-    return ctx.error(status, message, headers=extra)
+    return ctx.error(answer.status, answer.message, headers=extra)
 
 
 def parse_query(ctx: MockContext, ws: WebSocket, fault: faults.Fault) -> Options:

@@ -224,6 +224,25 @@ def test_ambiguous_megabytes_read_leniently_unless_strict(client: httpx.Client) 
         assert_error(post(strict, body), 413, "request_too_large", "10,000,000")
 
 
+def test_overloaded_catalogue_error_is_529_on_the_anthropic_endpoint(client: httpx.Client) -> None:
+    """529 is the Anthropic protocol's overloaded_error (providers.md 6): MiMo's Anthropic
+    endpoint answers it with the gateway's message, and no 'chosen status' note."""
+    r = post(client, request(), {**V2, "x-harness-fault": "error=overloaded"})
+    assert_error(r, 529, "overloaded_error")
+    assert r.json()["error"]["message"] == "The model is overloaded. Please try again later"
+    assert "x-harness-advisory" not in r.headers
+
+
+def test_tool_role_gets_the_documented_message(client: httpx.Client) -> None:
+    body = request() | {"messages": [{"role": "user", "content": "hi"},
+                                     {"role": "tool", "content": "42"}]}
+    r = post(client, body)
+    assert_error(r, 400, "invalid_request_error")
+    assert r.json()["error"]["message"] == (
+        'Unexpected role "tool". Allowed roles are "user" or "assistant". '
+        "For instructions on how to use tools")
+
+
 def test_answers_are_deterministic_per_seed() -> None:
     body = request(b64_block(PNG, "image/png"))
     with client_for() as a, client_for() as b, client_for(MockConfig(seed=3)) as c:

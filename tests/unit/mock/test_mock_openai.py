@@ -278,10 +278,42 @@ def test_pacing_faults_delay_first_chunk_and_tokens(client: httpx.Client) -> Non
     assert time.perf_counter() - t0 >= 0.1 + 5 / 50 * 0.9  # the same pacing, all at once
 
 
-def test_status_fault_answers_in_openai_shape(client: httpx.Client) -> None:
+def test_quota_fault_answers_the_documented_body(client: httpx.Client) -> None:
+    """Seed 004 prints 403 Forbidden {"message":"用户额度不足, ..."}: top level, not OpenAI's."""
     r = post(client, "mimo", {"model": "mimo-v2-omni", "messages": [user("hi")]},
              {"x-harness-fault": "error=quota_exhausted"})
-    assert_error(r, 403, "用户额度不足")
+    assert r.status_code == 403 and r.json() == {"message": "用户额度不足, 剩余额度: $-1.74"}
+    assert "x-harness-advisory" not in r.headers  # the document gives this status
+
+
+@pytest.mark.parametrize(("fault", "status", "chosen"), [
+    ("error=overloaded", 503, True), ("error=no_channel", 503, True),
+    ("error=no_channel,status=502", 502, False), ("error=rate_limited", 429, False)])
+def test_catalogue_statuses_say_when_the_harness_chose_them(
+        client: httpx.Client, fault: str, status: int, chosen: bool) -> None:
+    """No document gives MiMo's overloaded/no_channel statuses: the mock says it chose them."""
+    r = post(client, "mimo", {"model": "mimo-v2-omni", "messages": [user("hi")]},
+             {"x-harness-fault": fault})
+    assert_error(r, status)
+    assert ("chosen by the harness" in r.headers.get("x-harness-advisory", "")) is chosen
+
+
+def test_generic_overloaded_is_503_on_openai_never_529(client: httpx.Client) -> None:
+    r = post(client, "modelbest", {"model": "MiniCPM-o-4.5", "messages": [user("hi")]},
+             {"x-harness-fault": "error=overloaded"})
+    assert_error(r, 503, "Overloaded")
+
+
+def test_mimo_refuses_the_responses_api_as_documented(client: httpx.Client) -> None:
+    """Seed 004 常见错误: "This model is not supported by Responses API." (LiteLLM calls
+    /v1/responses when bridging Anthropic clients); ModelBest has no such endpoint."""
+    body = {"model": "mimo-v2-omni", "input": "hi"}
+    r = client.post("/mimo/v1/responses", json=body, headers=AUTH["mimo"])
+    error = assert_error(r, 400)["error"]
+    assert error["message"] == "This model is not supported by Responses API."
+    assert client.post("/mimo/v1/responses", json=body).status_code == 401
+    assert client.post("/modelbest/v1/responses", json=body,
+                       headers=AUTH["modelbest"]).status_code == 404
 
 
 # --- errors ------------------------------------------------------------------------------
