@@ -193,8 +193,8 @@ class Jobs:
                                          path_params={"request_id": job.id},
                                          url=self.url(job, "status_url", "/status"))
             if ex.status not in ((200,) if self.protocol == WAVESPEED else (200, 202)):
-                self.report(f"polling job {job.id} answered HTTP {ex.status} (last status "
-                            f"{job.status!r})", ex)
+                seen = f"last status {job.status!r}" if job.status else "no status seen yet"
+                self.report(f"polling job {job.id} answered HTTP {ex.status} ({seen})", ex)
                 return False
             if not self.observe(job, ex):
                 return False

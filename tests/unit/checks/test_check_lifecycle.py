@@ -243,6 +243,24 @@ def test_a_cancel_that_is_not_honoured_is_reported(fast: Any, run_check: Any) ->
     assert "cancel of completed request" in found[1] and "expected ALREADY_COMPLETED" in found[1]
 
 
+def bare_cancel(app: ASGIApp) -> ASGIApp:
+    """A gateway that refuses every cancel with a 400 whose body has no status field."""
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "PUT" and scope["path"].endswith("/cancel"):
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"detail":"nope"}'})
+            return
+        await app(scope, receive, send)
+    return wrapped
+
+
+def test_a_cancel_answer_without_a_status_reads_as_such_not_none(fast: Any, run_check: Any) -> None:
+    found = messages(run_check(fast(bare_cancel), *FAL, "cancel-honoured", options=OPTIONS))
+    assert found and "answered HTTP 400 with no status field; expected 202" in found[0], found
+    assert not any("None" in m for m in found)
+
+
 def test_a_webhook_that_never_comes_is_reported(fast: Any, run_check: Any) -> None:
     [finding] = run_check(fast(drop_webhook), *FAL, "webhook-delivered",
                           options={**OPTIONS, "webhook_timeout": 0.3})
