@@ -424,8 +424,13 @@ def serve(
         help="Realtime clock: 1 (default) keeps the documented session limits and pacing; 0.01 "
              "runs them 100x faster, for tests (config: time_scale).")] = None,
     config_file: ConfigOpt = None,
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", help="Also accept this key for every provider, e.g. the one your gateway "
+        "sends upstream (repeatable; never printed).")] = None,
+    any_key: Annotated[bool, typer.Option(
+        "--any-key", help="Accept any non-empty key (a missing key is still refused).")] = False,
 ) -> int:
-    """Serve the reference mock and print the base URL each provider's SDK should be given."""
+    """Serve the reference mock; print the key, each API's base URL and the SDK snippets."""
     from harness.mock import serve as serve_mod
 
     if not 0 <= port <= 65535:  # socket.bind raises OverflowError, not OSError, out of range
@@ -439,7 +444,8 @@ def serve(
         raise UsageError(f"--time-scale must be > 0 and <= 100, got {time_scale:g}")
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
                              names=providers, defects_spec=defects, workers=workers,
-                             strict=strict, time_scale=time_scale)
+                             strict=strict, time_scale=time_scale, keys=tuple(key or ()),
+                             any_key=any_key)
 
 
 @app.command()

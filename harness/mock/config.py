@@ -45,6 +45,15 @@ class MockConfig:
     def unique(self, *parts: object) -> tuple[object, ...]:
         """``parts`` made unique to this worker, for ids that counters mint per process."""
         return (*parts, self.worker) if self.worker else parts
+    # Keys a user's own clients or gateway already send (``serve --key``), accepted for every
+    # provider beside its own; ``any_key`` accepts any non-empty key (a missing one is still 401).
+    extra_keys: tuple[str, ...] = ()
+    any_key: bool = False
 
     def key_for(self, provider: str) -> str:
         return self.keys.get(provider, MOCK_KEY)
+
+    def accepts(self, provider: str, presented: str) -> bool:
+        """Whether ``presented`` authenticates a request to ``provider``'s APIs."""
+        return bool(presented) and (self.any_key or presented == self.key_for(provider)
+                                    or presented in self.extra_keys)

@@ -87,7 +87,8 @@ class MockState:
 
         return cls(config, store("jobs"), store("uploads"), store(), [],
                    deque(maxlen=config.store_max_items),
-                   Scrubber.from_env(extra=(*config.keys.values(), MOCK_KEY)))
+                   Scrubber.from_env(extra=(*config.keys.values(), *config.extra_keys,
+                                                     MOCK_KEY)))
 
 
 @dataclass
@@ -137,7 +138,7 @@ class MockContext:
         if presented is None:
             styles = " or ".join(f"'{s.header}: {s.prefix}<key>'" for s in auth.styles)
             return self.error(401, f"missing API key: send {styles}")
-        if presented != self.config.key_for(self.profile.name):
+        if not self.config.accepts(self.profile.name, presented):
             return self.error(401, "invalid API key")  # never echo the key back
         return None
 

@@ -29,7 +29,7 @@ from harness import providers
 from harness.errors import UsageError
 from harness.mock import defects, faults
 from harness.mock.app import base_urls, build_app
-from harness.mock.config import MockConfig
+from harness.mock.config import MOCK_KEY, MockConfig
 
 GRACE_S = 2  # open streams get this many seconds to finish when the server stops
 
@@ -171,14 +171,42 @@ def env_hints(urls: dict[str, dict[str, str]], ca_path: Path | None) -> list[str
     return hints
 
 
+# (provider, API label, how its official SDK is pointed at a base URL)
+SDK_SNIPPETS = (
+    ("modelbest", "openai-chat", 'OpenAI(base_url="{url}", api_key="{key}")'),
+    ("mimo", "openai-chat", 'OpenAI(base_url="{url}", api_key="{key}")'),
+    ("mimo", "anthropic-messages", 'Anthropic(base_url="{url}", api_key="{key}")'),
+    ("wavespeed", "wavespeed-v3", 'wavespeed.Client(api_key="{key}", base_url="{url}")'),
+    ("local", "openai-chat", 'OpenAI(base_url="{url}", api_key="EMPTY")'),
+)
+
+
+def banner(served: ServedMock, key_note: str = "") -> list[str]:
+    """What ``serve`` prints: the key to use and how each official SDK is pointed here."""
+    urls = served.base_urls()
+    lines = [f"API key: {MOCK_KEY} (a published test value){key_note}", "SDKs:"]
+    for provider, label, text in SDK_SNIPPETS:
+        url = urls.get(provider, {}).get(label)
+        if url:
+            lines.append(f"  {text.format(url=url, key=MOCK_KEY)}")
+    if "fal" in urls:
+        lines.append("  # fal-client hard-codes https: serve with --tls and use the "
+                     "FAL_QUEUE_RUN_HOST / SSL_CERT_FILE hints" if served.ca_path is None else
+                     f"  # fal-client: export FAL_KEY={MOCK_KEY} and the hints below")
+    return lines
+
+
 def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
             names: str, defects_spec: str = "", workers: int = 1, strict: bool = False,
-            time_scale: float = 1.0) -> int:
+            time_scale: float = 1.0, keys: tuple[str, ...] = (), any_key: bool = False) -> int:
     faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
     defects.parse(defects_spec)
+    if any(not k.strip() for k in keys):
+        raise UsageError("--key: an empty key would let requests without one through; give a "
+                         "value, or use --any-key")
     # Served, the mock keeps the documents' clock (time_scale 1); tests pass a faster one.
     config = MockConfig(seed=seed, faults=faults_spec, defects=defects_spec, strict=strict,
-                        realtime_time_scale=time_scale)
+                        realtime_time_scale=time_scale, extra_keys=tuple(keys), any_key=any_key)
     served = ServedMock(config, names=None if names in ("", "all") else names.split(","),
                         host=host, port=port, tls=tls, log_level="info")
     print(f"vlm-harness reference mock on {served.url} (seed {seed}, "
@@ -188,6 +216,11 @@ def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
     for provider, apis in served.base_urls().items():
         for label, url in apis.items():
             print(f"  {provider:<10} {label:<24} {url}")
+    # The user's own keys are secrets: counted, never printed.
+    note = ("; any other non-empty key is accepted too (--any-key)" if any_key else
+            f"; also accepted: the {len(keys)} key(s) given with --key" if keys else "")
+    for line in banner(served, note):
+        print(line)
     hints = env_hints(served.base_urls(), served.ca_path)
     if served.ca_path:
         print(f"TLS: CA certificate {served.ca_path} (trust it, e.g.):")
