@@ -7,8 +7,10 @@ rules about the providers' documentation (``doc-example``, ``doc-contradiction``
 because a broken upstream example is a finding to show, not a bug of ours. The rules live in
 :mod:`harness.lint.schema_rules` and :mod:`harness.lint.doc_rules`; this module runs them and
 shows the result as a rich table (where: the file for the project's own files, ``document §
-section`` for upstream ones) with a summary line, or as JSON (``Finding.to_dict()`` plus
-``origin``).
+section`` for upstream ones, the document named by title and URL from
+``schemas/_examples/documents.yaml``) with a summary line, or as JSON (``Finding.to_dict()``
+plus ``origin`` and ``where``). Upstream problems are labelled ``upstream-defect``, never
+``error``: they cannot fail the run, and the labels match the exit status.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from harness import schemas
 from harness.errors import UnknownNameError, UsageError
 from harness.findings import Finding, Severity
 from harness.lint import doc_rules, limit_rules, schema_rules  # noqa: F401  (importing registers the rules)
-from harness.lint.base import RULES, Origin, Rule, SchemaSet, origin_of
+from harness.lint.base import EXAMPLES, RULES, Origin, Rule, SchemaSet, origin_of
+from harness.lint.examples import document_names
 
 __all__ = ["RULES", "Origin", "Rule", "SchemaSet", "command", "exit_code", "lint", "origin_of"]
 
@@ -46,6 +49,18 @@ def lint(schemas_dir: Path | None = None, rules: tuple[str, ...] = ()) -> list[F
     return [f for name in chosen for f in RULES[name].run(ss)]
 
 
+# The words lint shows for a finding: an upstream document's problem never reads as "error",
+# since it cannot fail the run (exit status 0); only the project's own errors are errors.
+UPSTREAM_LABEL = {Severity.ERROR: "upstream-defect", Severity.WARNING: "warning",
+                  Severity.INFO: "info"}
+
+
+def label(finding: Finding) -> str:
+    if origin_of(finding) is Origin.UPSTREAM:
+        return UPSTREAM_LABEL[finding.severity]
+    return finding.severity.value
+
+
 def exit_code(findings: list[Finding]) -> int:
     """1 when an error concerns the project's own files; upstream errors alone give 0."""
     return int(any(f.is_error and origin_of(f) is Origin.PROJECT for f in findings))
@@ -54,22 +69,28 @@ def exit_code(findings: list[Finding]) -> int:
 def command(as_json: bool, schemas_dir: Path | None) -> int:
     """The body of ``vlm-harness lint``: run, print (table or JSON), return the exit status."""
     findings = lint(schemas_dir)
+    names = document_names((schemas_dir or schemas.schema_root()) / EXAMPLES)
     if as_json:
-        data = [{**f.to_dict(), "origin": origin_of(f).value} for f in findings]
+        data = [{**f.to_dict(), "severity": label(f), "origin": origin_of(f).value,
+                 "where": where(f, names)} for f in findings]
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
-        table(findings)
+        table(findings, names=names)
     return exit_code(findings)
 
 
-STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+STYLE = {"error": "bold red", "upstream-defect": "magenta", "warning": "yellow", "info": "dim"}
 
 
-def where(finding: Finding) -> str:
+def where(finding: Finding, names: dict[str, str] | None = None) -> str:
+    """The project file at fault, or the upstream document § section (by title and URL)."""
     extra = dict(finding.extra)
     if origin_of(finding) is Origin.PROJECT and "file" in extra:
         return extra["file"]
-    return str(finding.source) if finding.source else extra.get("file", "")
+    if finding.source:
+        doc = (names or {}).get(finding.source.document, finding.source.document)
+        return f"{doc} § {finding.source.section}" if finding.source.section else doc
+    return extra.get("file", "")
 
 
 def pointers(finding: Finding) -> str:
@@ -82,17 +103,18 @@ def pointers(finding: Finding) -> str:
 
 
 def summary(findings: list[Finding]) -> str:
-    by_severity = Counter(f.severity for f in findings)
+    by_label = Counter(label(f) for f in findings)
     by_rule = Counter(f.check for f in findings)
     fatal = sum(f.is_error and origin_of(f) is Origin.PROJECT for f in findings)
-    counts = ", ".join(f"{by_severity[s]} {s.value}" for s in Severity)
+    counts = ", ".join(f"{by_label[name]} {name}" for name in STYLE)
     rules = ", ".join(f"{name} {n}" for name, n in sorted(by_rule.items()))
     verdict = (f"{fatal} error(s) in the project's own schemas/profiles" if fatal else
                "the project's own schemas and profiles are clean; the rest is upstream")
     return f"{len(findings)} findings ({counts}; {rules or 'none'}): {verdict}"
 
 
-def table(findings: list[Finding], console: Console | None = None) -> None:
+def table(findings: list[Finding], console: Console | None = None,
+          names: dict[str, str] | None = None) -> None:
     console = console or Console()
     grid = Table(expand=True)
     grid.add_column("severity", no_wrap=True)
@@ -104,8 +126,8 @@ def table(findings: list[Finding], console: Console | None = None) -> None:
                                              -f.severity.rank))
     for f in ordered:
         # Text, not markup: messages quote regexes such as [^\s/?#] that rich would parse.
-        grid.add_row(Text(f.severity.value, style=STYLE[f.severity]), Text(f.check),
-                     Text(where(f)), Text(pointers(f)), Text(f.message))
+        grid.add_row(Text(label(f), style=STYLE[label(f)]), Text(f.check),
+                     Text(where(f, names)), Text(pointers(f)), Text(f.message))
     if findings:
         console.print(grid)
     console.print(Text(summary(findings)))

@@ -29,6 +29,7 @@ from harness.findings import Severity, Source
 EXTRACTORS = ("json", "json-body", "python-call", "python-value", "transcribed")
 REQUIRED = ("document", "section", "schema", "kind", "raw")
 CONTRADICTIONS = "contradictions.yaml"
+DOCUMENTS = "documents.yaml"  # how each source document is named to a reader (title, URL)
 _CURL_BODY = re.compile(r"(?:--data-raw|--data-binary|--data|-d)\s+'([^']*)'")
 _CURL_START = re.compile(r"^\s*curl\s", re.MULTILINE)
 _MISSING = object()
@@ -90,7 +91,7 @@ def load_examples(folder: Path) -> list[Example | UsageError]:
     """Every fixture in ``folder``; a malformed one is returned as its error, not raised."""
     out: list[Example | UsageError] = []
     for path in sorted(folder.glob("*.yaml")):
-        if path.name == CONTRADICTIONS:
+        if path.name in (CONTRADICTIONS, DOCUMENTS):
             continue
         try:
             out.append(Example.from_mapping(yaml.safe_load(path.read_text("utf-8")), path.name))
@@ -171,3 +172,14 @@ def _unbound(tree: ast.Module) -> list[str]:
             bound.add(node.arg)
     used = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
     return sorted(set(used) - bound)
+
+
+def document_names(folder: Path) -> dict[str, str]:
+    """Source document -> how to name it: its title and public URL where known. The documents
+    themselves are not in the repository, so their capture file names mean nothing to a reader."""
+    path = folder / DOCUMENTS
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    return {doc: entry["title"] + (f" <{entry['url']}>" if entry.get("url") else "")
+            for doc, entry in data.items()}
