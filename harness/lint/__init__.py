@@ -130,4 +130,4 @@ def table(findings: list[Finding], console: Console | None = None,
                      Text(where(f, names)), Text(pointers(f)), Text(f.message))
     if findings:
         console.print(grid)
-    console.print(Text(summary(findings)))
+    console.print(Text(summary(findings)), soft_wrap=True)
