@@ -25,23 +25,53 @@ class Severity(str, Enum):
         return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
+# The public page each captured source document was taken from, so a reader can open it; the
+# local copy (``document``) stays the second field. Only pages whose address is known are
+# listed: seed 000 names its own URL and links the video page; fal's pages are its model API
+# pages. Seeds 001 (a GitHub file) and 004 (the gateway's docs) do not carry their address.
+PUBLIC_URLS = {
+    "seeds/000_ed8972f90c0253f6.txt":
+        "https://wavespeed.ai/docs/docs-api/wavespeed-ai/minicpm-v-image",
+    "seeds/002_75b1c80ac3f9b814.txt": "https://fal.ai/models/fal-ai/mini-cpm/api",
+    "seeds/003_d1dbed4841f2ce76.txt": "https://fal.ai/models/fal-ai/mini-cpm/video/api",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a promise comes from: a source document and the section inside it."""
+    """Where a promise comes from: a source document and the section inside it, and the
+    public URL of that document when it has one (``public_url``)."""
 
     document: str
     section: str = ""
+    url: str = ""
 
     @classmethod
     def from_schema(cls, node: Any) -> Source | None:
-        """Read an ``x-source`` annotation (``{document, section}``) off a schema node."""
+        """Read an ``x-source`` annotation (``{document, section[, url]}``) off a schema node."""
         raw = node.get("x-source") if isinstance(node, dict) else None
         if not isinstance(raw, dict) or "document" not in raw:
             return None
-        return cls(str(raw["document"]), str(raw.get("section", "")))
+        return cls(str(raw["document"]), str(raw.get("section", "")), str(raw.get("url", "")))
+
+    @property
+    def public_url(self) -> str:
+        return self.url or PUBLIC_URLS.get(self.document, "")
+
+    def to_dict(self) -> dict[str, str]:
+        """``{url, document, section}``: the page a user can open first, the local copy second."""
+        return {"url": self.public_url, "document": self.document, "section": self.section}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Source:
+        """The inverse of :meth:`to_dict` (a URL that is the document's known page is implied)."""
+        document, url = str(data["document"]), str(data.get("url") or "")
+        return cls(document, str(data.get("section", "")),
+                   "" if url == PUBLIC_URLS.get(document) else url)
 
     def __str__(self) -> str:
-        return f"{self.document} § {self.section}" if self.section else self.document
+        where = f"{self.public_url} ({self.document})" if self.public_url else self.document
+        return f"{where} § {self.section}" if self.section else where
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +106,7 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
-        data["source"] = asdict(self.source) if self.source else None
+        data["source"] = self.source.to_dict() if self.source else None
         data["extra"] = dict(self.extra)
         return data
 
@@ -92,7 +122,7 @@ class Finding:
             request_id=data.get("request_id", ""),
             schema_pointer=data.get("schema_pointer", ""),
             instance_pointer=data.get("instance_pointer", ""),
-            source=Source(**src) if src else None,
+            source=Source.from_dict(src) if src else None,
             excerpt=data.get("excerpt", ""),
             extra=tuple(sorted((data.get("extra") or {}).items())),
             waived=data.get("waived", ""),

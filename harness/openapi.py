@@ -117,7 +117,7 @@ def _operation(op: providers.Operation, key: str, used: set[str],
     out["security"] = _security(op.api, schemes)
     source = (op.model.source if op.model else None) or ep.source
     if source:
-        out["x-source"] = {"document": source.document, "section": source.section}
+        out["x-source"] = source.to_dict()
     return out
 
 

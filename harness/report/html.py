@@ -91,7 +91,8 @@ def _group(g: FindingGroup, anchor: str) -> dict[str, Any]:
             "status": g.status, "symbol": "≈" if g.waived else SEVERITY[g.severity],
             "count": g.count, "cause": g.cause if g.count > 1 else first.message,
             "waived": g.waived, "endpoint": g.endpoint, "schema_pointer": g.schema_pointer,
-            "source": (first.source.document, first.source.section) if first.source else None,
+            "source": (first.source.document, first.source.section,
+                       first.source.public_url) if first.source else None,
             "examples": [_example(f) for f in g.examples], "more": g.count - len(g.examples)}
 
 
