@@ -159,11 +159,14 @@ def openapi(
 @_clean_errors
 def run(
     target: Annotated[str | None, typer.Option(
-        help="mock (default), url, cassette, live or local.")] = None,
+        help="mock (default), url, gateway, cassette, live or local.")] = None,
     provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
                         ] = None,
     checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
     base_url: BaseUrlOpt = None,
+    upstream: Annotated[str | None, typer.Option(
+        help="gateway target: root of a running `vlm-harness serve` the gateway calls "
+             "(default: the harness serves one and prints its URL).")] = None,
     header: HeaderOpt = None,
     model: ModelOpt = None,
     seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
@@ -200,7 +203,7 @@ def run(
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
         reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
         waiver=None, format=fmt, allow_empty=allow_empty, timeout=timeout,
-        check_timeout=check_timeout, run_timeout=run_timeout),
+        check_timeout=check_timeout, run_timeout=run_timeout, upstream=upstream),
         dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1,
              allow_empty=False))
     _one_of(s["target"], [k.value for k in TargetKind])
@@ -217,7 +220,7 @@ def run(
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
         concurrency=s["concurrency"], waivers=s["waiver"] or (), fmt=s["format"],
         allow_empty=s["allow_empty"], timeout=s["timeout"], check_timeout=s["check_timeout"],
-        run_timeout=s["run_timeout"])
+        run_timeout=s["run_timeout"], upstream=s["upstream"])
 
 
 @app.command()

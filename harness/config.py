@@ -96,7 +96,7 @@ class Key:
 # Names match the pytest plugin's settings (``vlm_<name>``) and the CLI flags (``--<name>``).
 # Add a key with one line; a dash in a file's key is read as an underscore.
 KEYS: dict[str, Key] = {
-    "target": Key("str", "mock, url, cassette, live or local"),
+    "target": Key("str", "mock, url, gateway, cassette, live or local"),
     "provider": Key("str", "all, or a comma list of providers"),
     "checks": Key("str", "comma list of checks (default: all)"),
     "base_url": Key("specs", "server root or API base; API=URL per API (repeatable)"),
@@ -115,6 +115,7 @@ KEYS: dict[str, Key] = {
     "timeout": Key("float", "seconds for one whole request, stream included"),
     "check_timeout": Key("float", "seconds for one check and all its requests"),
     "run_timeout": Key("float", "seconds for the whole run; cases not started are skipped"),
+    "upstream": Key("str", "gateway target: a running `vlm-harness serve` as the upstream"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
     "strict": Key("bool", "the mock refuses requests past advisory limits (no document states "
                           "them) and reads ambiguous units strictly"),

@@ -289,7 +289,10 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
         progress.finished(label, rows[0].outcome.value, time.perf_counter() - begun)
         return rows
 
-    per_case = _execute(plan_cases(plan, profiles), one, plan.concurrency)
+    # A target that tells exchanges apart by their order (the gateway's upstream journal, when
+    # the gateway drops the correlation header) runs its cases one by one.
+    concurrency = 1 if getattr(plan.target, "sequential", False) else plan.concurrency
+    per_case = _execute(plan_cases(plan, profiles), one, concurrency)
     return RunResult(meta=run_meta(plan, profiles, started, scrubber),
                      cases=tuple(merge_cases([r for rows in per_case for r in rows])))
 

@@ -40,7 +40,7 @@ def _boolean(raw: str) -> bool:
 
 # setting -> (metavar, help, converter); the option is --vlm-<setting, dashed>, the ini key vlm_<setting>
 SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
-    "target": ("KIND", "mock (default), url, cassette, live or local", str),
+    "target": ("KIND", "mock (default), url, gateway, cassette, live or local", str),
     "provider": ("NAMES", "all (default) or a comma list of providers", str),
     "record_mode": ("MODE", "vcrpy record mode for cassette targets: none (default), once, all",
                     str),
@@ -59,6 +59,8 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "check_timeout": ("S", "seconds for one check and its requests (default 60, local 180)",
                       float),
     "run_timeout": ("S", "seconds for the whole contract run (default 900, local 1800)", float),
+    "upstream": ("URL", "gateway target: a running `vlm-harness serve` as the gateway's upstream "
+                 "(default: one served in process)", str),
 }
 
 # Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)

@@ -68,9 +68,11 @@ def command(*, target: str, provider: str, checks: str | None,
             quiet: bool = False, concurrency: int = 1, header: Sequence[str] = (),
             model: Sequence[str] = (), waivers: Sequence[Waiver] = (), fmt: str | None = None,
             allow_empty: bool = False, timeout: float | None = None,
-            check_timeout: float | None = None, run_timeout: float | None = None) -> int:
+            check_timeout: float | None = None, run_timeout: float | None = None,
+            upstream: str | None = None) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
+                             upstream=upstream,
                              max_requests=max_requests, max_cost=max_cost,
                              cassette_dir=str(cassettes_dir) if cassettes_dir else None,
                              timeout_s=TimeBudgets.for_target(target, request_s=timeout).request_s)

@@ -30,7 +30,7 @@ def key_variables() -> set[str]:
     """Every environment variable that any profile reads a key from."""
     from harness import providers  # local import: profiles import media, not the other way
 
-    names = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+    names = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "VLM_HARNESS_GATEWAY_KEY"}
     for profile in providers.all_profiles():
         names.update(api.auth.env for api in profile.apis)
     return names

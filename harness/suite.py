@@ -45,6 +45,7 @@ class VlmConfig:
     timeout: float | None = None  # one whole request, stream included
     check_timeout: float | None = None
     run_timeout: float | None = None
+    upstream: str | None = None  # gateway target: a running `vlm-harness serve` as upstream
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -71,7 +72,8 @@ class VlmConfig:
                               record_mode=self.record_mode, max_requests=self.max_requests,
                               max_cost=self.max_cost, seed=self.seed,
                               timeout_s=TimeBudgets.for_target(self.target,
-                                                               request_s=self.timeout).request_s)
+                                                               request_s=self.timeout).request_s,
+                              upstream=self.upstream)
 
     def make_target(self) -> Target:
         from harness.targets import make_target

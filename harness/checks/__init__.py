@@ -6,6 +6,8 @@ from harness.checks import (
     capabilities,  # noqa: F401
     conformance,  # noqa: F401
     errors,  # noqa: F401
+    gateway,  # noqa: F401
+    gateway_faults,  # noqa: F401
     lifecycle,  # noqa: F401
     media_limits,  # noqa: F401
     realtime,  # noqa: F401

@@ -3,7 +3,8 @@
 A :class:`Probe` sends requests for one provider API through a target's client (so it works on
 every target alike), parses SSE streams into events, times each call and records an
 :class:`Exchange`. Exchanges know which schema the protocol promises for the status received,
-and render a scrubbed, media-free excerpt for findings and reports.
+and render a scrubbed, media-free excerpt for findings and reports. On a two-sided target (the
+gateway's) an exchange also carries the upstream requests made for it, read from the journal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
+from harness.journal import Entry
 from harness.providers import Api, Operation, Profile
 from harness.secrets import Scrubber
 from harness.targets.base import Target
@@ -50,6 +52,8 @@ class Exchange:
     response_schema: str | None = None
     stream_schema: str | None = None
     documented: tuple[int, ...] = ()
+    # On the gateway target: the requests the upstream mock received for this one, oldest first.
+    upstream: tuple[Entry, ...] = ()
 
     @property
     def content_type(self) -> str:
@@ -122,6 +126,9 @@ class Probe:
         path = op.path.format(**(path_params or {})) if path_params else op.path
         client = self.target.client(self.profile, self.api, op.endpoint.host, auth=auth,
                                     headers=headers)
+        # A two-sided target (gateway) says what its upstream received for this request.
+        mark = getattr(self.target, "upstream_mark", None)
+        since = mark() if mark else 0
         started = time.perf_counter()
         with client:
             request = client.build_request(
@@ -133,6 +140,8 @@ class Probe:
             finally:
                 response.close()
         latency = (time.perf_counter() - started) * 1000
+        upstream_of = getattr(self.target, "upstream_of", None)
+        upstream = upstream_of(request, since) if upstream_of else ()
         is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
         ex = Exchange(
             provider=self.profile.name, protocol=self.api.protocol.name, endpoint=op.key,
@@ -142,6 +151,6 @@ class Probe:
             events=parse_sse(body) if is_sse else (),
             response_schema=op.endpoint.responses.get(response.status_code),
             stream_schema=op.endpoint.stream,
-            documented=tuple(sorted(op.endpoint.responses)))
+            documented=tuple(sorted(op.endpoint.responses)), upstream=upstream)
         self.exchanges.append(ex)
         return ex

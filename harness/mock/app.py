@@ -4,7 +4,9 @@ Each provider API is mounted at ``/{provider}[/{host}]{documented base path}`` (
 ``/modelbest/v1``, ``/mimo/anthropic``, ``/wavespeed``, ``/fal/queue``) and the provider's own
 paths follow unchanged, so an SDK only needs its base URL pointed here. Which routes an API
 gets is decided by its protocol's handler module; faults wrap each mount. ``/_harness/health``
-and ``/_harness/providers`` describe the running mock for humans and scripts.
+and ``/_harness/providers`` describe the running mock for humans and scripts;
+``/_harness/journal`` and ``/_harness/fault`` serve it as a gateway's upstream
+(:mod:`harness.mock.journaling`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness import __version__, providers
-from harness.mock import defects, faults
+from harness.mock import defects, faults, journaling
 from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
@@ -125,7 +127,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
         _Mount(prefix, app=faults.FaultMiddleware(
             Starlette(routes=routes, exception_handlers=refusals), protocol=protocol,
             server=server_fault, seed=config.seed,
-            catalogue=profile.errors))
+            catalogue=profile.errors, runtime=lambda: state.runtime_fault))
         for prefix, (protocol, routes, profile) in sorted(grouped.items(), key=lambda kv: -len(kv[0]))
     ]
 
@@ -137,9 +139,14 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
         root = config.public_url or str(request.base_url)
         return JSONResponse(base_urls(root, selected))
 
+    journaled = [(api.mock_prefix(host), providers.get(name), api) for name in selected
+                 for api in providers.get(name).apis for host in api.base_urls]
     app = Starlette(routes=[Route("/_harness/health", health),
-                            Route("/_harness/providers", provider_urls), *mounts],
-                    middleware=[Middleware(Recorder, seen=state.seen), Middleware(AdvisoryMiddleware)],
+                            Route("/_harness/providers", provider_urls),
+                            *journaling.routes(state), *mounts],
+                    middleware=[Middleware(Recorder, seen=state.seen),
+                                Middleware(journaling.Recorder, state=state, apis=journaled),
+                                Middleware(AdvisoryMiddleware)],
                     exception_handlers=refusals)
     app.state.mock = state
     edits = defects.parse(config.defects)

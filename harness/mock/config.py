@@ -41,6 +41,9 @@ class MockConfig:
     # from its siblings'; a single server has neither, and mints the ids it always did
     shared_dir: str | None = None
     worker: str = ""
+    # The upstream journal (harness.mock.journaling): entries and bytes kept, oldest dropped.
+    journal_max_entries: int = 1024
+    journal_max_bytes: int = 4 * 1024 * 1024
 
     def unique(self, *parts: object) -> tuple[object, ...]:
         """``parts`` made unique to this worker, for ids that counters mint per process."""

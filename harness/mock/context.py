@@ -25,6 +25,8 @@ from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.errors import error_response
+from harness.mock.faults import RuntimeFault
+from harness.mock.journaling import Journal
 from harness.mock.shared_store import DiskStore
 from harness.mock.store import BoundedStore
 from harness.mock.validation import MediaItem, Problem, media_payloads, parse_json, schema_problem
@@ -76,6 +78,10 @@ class MockState:
     # Error messages quote client input ("model 'x' does not exist"); a key pasted into a field
     # must not come back, so every message passes through this first.
     scrubber: Scrubber = field(default_factory=lambda: Scrubber(()))
+    # Every request and its answer, for the gateway checks (bounded by the config).
+    journal: Journal = field(default_factory=lambda: Journal(1024, 4 * 1024 * 1024))
+    # A fault set at run time (PUT /_harness/fault): wins over the server's, not the header's.
+    runtime_fault: RuntimeFault | None = None
 
     @classmethod
     def create(cls, config: MockConfig) -> MockState:
@@ -88,7 +94,8 @@ class MockState:
         return cls(config, store("jobs"), store("uploads"), store(), [],
                    deque(maxlen=config.store_max_items),
                    Scrubber.from_env(extra=(*config.keys.values(), *config.extra_keys,
-                                                     MOCK_KEY)))
+                                                     MOCK_KEY)),
+                   Journal(config.journal_max_entries, config.journal_max_bytes))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -40,6 +40,14 @@ class Fault:
     @property
     def fails(self) -> bool:
         return self.status is not None or self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFault:
+    """A fault set while the mock runs (``PUT /_harness/fault``), with the spec it came from."""
+
+    spec: str
+    fault: Fault
 
 
 _NAMES = {f.name.replace("_", "-"): f.name for f in fields(Fault)}
@@ -86,9 +94,10 @@ class FaultMiddleware:
     """Wraps one provider API's routes; applies the server's or the request's fault."""
 
     def __init__(self, app: ASGIApp, *, protocol: str, server: Fault, seed: int,
-                 catalogue: Mapping[str, Mapping[str, Any]]) -> None:
+                 catalogue: Mapping[str, Mapping[str, Any]],
+                 runtime: Callable[[], RuntimeFault | None] = lambda: None) -> None:
         self.app, self.protocol, self.server, self.seed = app, protocol, server, seed
-        self.catalogue, self.counter = catalogue, 0
+        self.catalogue, self.counter, self.runtime = catalogue, 0, runtime
 
     def request_id(self) -> str:
         # Injected errors carry an id like real ones: clients surface it, schemas require it.
@@ -100,7 +109,9 @@ class FaultMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            fault = parse(headers[HEADER], HEADER) if HEADER in headers else self.server
+            runtime = self.runtime()
+            fault = parse(headers[HEADER], HEADER) if HEADER in headers else (
+                runtime.fault if runtime else self.server)
         except UsageError as exc:
             if scope["type"] == "http":
                 await error_response(self.protocol, 400, str(exc),

@@ -1,6 +1,6 @@
 """Targets by kind: :func:`make_target` builds one from :class:`TargetOptions`.
 
-The built-in kinds (``mock``, ``url``, ``cassette``, ``live``, ``local``) are named by module
+The built-in kinds (``mock``, ``url``, ``cassette``, ``live``, ``local``, ``gateway``) are named by module
 path and imported only when asked for, so importing this package (the pytest plugin does, at startup) pulls in
 neither Starlette nor ``websockets``. A project adds its own kind (a company gateway with its
 own auth, say) with :func:`register_target`; a name is registered once, as check names are, so
@@ -35,6 +35,7 @@ _REGISTRY: dict[str, TargetFactory | str] = {
     TargetKind.CASSETTE.value: "harness.targets.cassette:CassetteTarget",
     TargetKind.LIVE.value: "harness.targets.live:LiveTarget",
     TargetKind.LOCAL.value: "harness.targets.local:LocalTarget",
+    TargetKind.GATEWAY.value: "harness.targets.gateway:GatewayTarget",
 }
 
 

@@ -27,6 +27,7 @@ class TargetKind(str, Enum):
     CASSETTE = "cassette"
     LIVE = "live"
     LOCAL = "local"
+    GATEWAY = "gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class TargetOptions:
     headers: tuple[tuple[str | None, str, str], ...] = ()
     # Model aliases: the provider's documented model name -> the name the target serves it as.
     model_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Gateway target: root of a running `vlm-harness serve` acting as the gateway's upstream;
+    # None serves one in process.
+    upstream: str | None = None
 
 
 class WebSocketClosed(HarnessError):

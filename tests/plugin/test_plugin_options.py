@@ -15,10 +15,11 @@ def test_options_and_ini_keys_appear_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines([
         "VLM contract harness:",
-        "  --vlm-target=KIND*mock (default), url, cassette, live or local",
+        "  --vlm-target=KIND*mock (default), url, gateway, cassette, live or local",
         "  --vlm-provider=NAMES*",
         "  --vlm-record-mode=MODE*",
         "  --vlm-seed=N*",
+        "  --vlm-upstream=URL*",
         "  --vlm-base-url=*API=*URL*",
         "  --vlm-header=*API:*NAME=VALUE*",
         "  --vlm-model=MODEL=ALIAS*",

@@ -58,7 +58,7 @@ def test_out_of_range_numbers_name_their_flag(args: list[str], flag: str, tmp_pa
 
 def test_fuzz_names_the_target_flag_and_the_choices() -> None:
     out = _usage_error(["fuzz", "--target", "nope"])
-    assert "(--target) 'nope'" in out and "cassette, live, local, mock, url" in out
+    assert "(--target) 'nope'" in out and "cassette, gateway, live, local, mock, url" in out
 
 
 def test_an_empty_provider_list_is_not_an_empty_green_run(tmp_path: Path) -> None:

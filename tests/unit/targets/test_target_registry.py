@@ -22,7 +22,7 @@ def test_builtin_kinds_build_their_classes() -> None:
 def test_unknown_kind_lists_the_known_ones() -> None:
     with pytest.raises(UnknownNameError) as info:
         make_target(TargetOptions(kind="mokc"))
-    assert str(info.value) == "unknown target kind 'mokc'; known: cassette, live, local, mock, url"
+    assert str(info.value) == "unknown target kind 'mokc'; known: cassette, gateway, live, local, mock, url"
 
 
 def test_a_registered_kind_is_built_and_duplicates_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,11 +33,11 @@ def test_a_registered_kind_is_built_and_duplicates_are_refused(monkeypatch: pyte
         built.append(options)
         return LiveTarget(options)
 
-    register_target("gateway", factory)
-    assert "gateway" in targets.known_targets()
-    make_target(TargetOptions(kind="gateway"))
-    assert [o.kind for o in built] == ["gateway"]
+    register_target("company-gateway", factory)
+    assert "company-gateway" in targets.known_targets()
+    make_target(TargetOptions(kind="company-gateway"))
+    assert [o.kind for o in built] == ["company-gateway"]
     with pytest.raises(UsageError, match="already registered"):
-        register_target("gateway", factory)
+        register_target("company-gateway", factory)
     register_target(TargetKind.LIVE, "harness.targets.local:LocalTarget", replace=True)
     assert isinstance(make_target(TargetOptions(kind=TargetKind.LIVE)), LocalTarget)

@@ -1,0 +1,212 @@
+"""The mock's upstream journal: every request it received and what it answered, per run.
+
+When the mock stands upstream of a gateway, the harness needs to see the gateway's side of the
+wire: which key it presented, whether the image bytes arrived intact, how it mapped
+``max_tokens``, what the mock streamed back and which fault it injected. :class:`Recorder`
+wraps the app, reads the request body and the answer as they pass (nothing is re-sent or
+delayed; the summary is made after the answer's last byte) and appends one
+:class:`~harness.journal.Entry` to a :class:`Journal`, bounded in entries and in bytes (the
+oldest go first, and are counted as dropped). ``GET /_harness/journal?since=SEQ`` reads it with
+the run id (a restarted mock is a new run, so a reader never mixes two), ``DELETE`` clears it;
+``PUT /_harness/fault`` sets a fault for every later request until ``DELETE``, for gateways
+that do not forward the ``x-harness-fault`` header. Keys never enter the journal: credential
+headers are redacted and the key presented is kept only as a digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from harness import journal
+from harness.errors import UsageError
+from harness.mock import faults
+from harness.providers import Api, Profile
+from harness.secrets import CREDENTIAL_HEADERS, REDACTED
+
+if TYPE_CHECKING:
+    from harness.mock.context import MockState
+
+BODY_CAP = 64 * 1024 * 1024  # larger requests are hashed but not parsed for facts
+ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answers are small)
+
+
+class Journal:
+    """A bounded, thread-safe log of :class:`~harness.journal.Entry`, oldest dropped first."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        if max_entries < 1 or max_bytes < 1:
+            raise UsageError("journal bounds must be positive (entries and bytes)")
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.run = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._items: deque[tuple[journal.Entry, int]] = deque()
+        self._bytes = self._seq = self.dropped = self.in_flight = 0
+
+    def next_seq(self) -> int:
+        """The number of a request that just arrived (it is in flight until appended)."""
+        with self._lock:
+            self._seq += 1
+            self.in_flight += 1
+            return self._seq
+
+    @property
+    def last_seq(self) -> int:
+        """The number of the newest request that arrived (journaled or still in flight)."""
+        with self._lock:
+            return self._seq
+
+    def append(self, entry: journal.Entry) -> None:
+        size = len(json.dumps(entry.to_dict(), ensure_ascii=False))
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            self._items.append((entry, size))
+            self._bytes += size
+            while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+                _, gone = self._items.popleft()
+                self._bytes -= gone
+                self.dropped += 1
+
+    def entries(self, since: int = 0) -> list[journal.Entry]:
+        """Entries with ``seq > since``, oldest first."""
+        with self._lock:
+            return [e for e, _ in self._items if e.seq > since]
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._items)
+            self._items.clear()
+            self._bytes = 0
+            return n
+
+    def snapshot(self, since: int = 0) -> dict[str, Any]:
+        items = self.entries(since)
+        with self._lock:
+            return {"run": self.run, "next": self._seq, "dropped": self.dropped,
+                    "bytes": self._bytes, "in_flight": self.in_flight,
+                    "entries": [e.to_dict() for e in items]}
+
+
+class Recorder:
+    """Journals each HTTP request under an API prefix (``/_harness/`` itself excluded)."""
+
+    def __init__(self, app: ASGIApp, state: MockState,
+                 apis: Sequence[tuple[str, Profile, Api]]) -> None:
+        self.app, self.state = app, state
+        self.apis = sorted(apis, key=lambda a: -len(a[0]))  # longest prefix first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_harness/"):
+            await self.app(scope, receive, send)
+            return
+        started, seq = time.time(), self.state.journal.next_seq()
+        body, answer = bytearray(), bytearray()
+        digest, size = hashlib.sha256(), 0
+        status, content_type = 0, ""
+        more = True
+
+        async def take() -> Message:
+            nonlocal size, more
+            message = await receive()
+            chunk = message.get("body", b"")
+            digest.update(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False) and message["type"] == "http.request"
+            if len(body) + len(chunk) <= BODY_CAP:
+                body.extend(chunk)
+            return message
+
+        # A JSON body is read before the app runs (it would be read whole anyway), so even a
+        # request refused before its body was looked at (401) is journaled with its facts;
+        # uploads stream through untouched, under their own size limits.
+        early: list[Message] = []
+        if b"json" in dict(scope["headers"]).get(b"content-type", b""):
+            while more and size <= BODY_CAP:
+                early.append(await take())
+
+        async def reading() -> Message:
+            return early.pop(0) if early else await take()
+
+        async def sending(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                content_type = next((v.decode("latin-1") for k, v in message.get("headers", [])
+                                     if k.lower() == b"content-type"), "")
+            elif message["type"] == "http.response.body" and len(answer) < ANSWER_CAP:
+                answer.extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, reading, sending)
+        finally:
+            self.state.journal.append(self._entry(scope, seq, started, bytes(body), size,
+                                                  digest.hexdigest(), status, content_type,
+                                                  bytes(answer)))
+
+    def _entry(self, scope: Scope, seq: int, started: float, body: bytes, size: int, sha: str,
+               status: int, content_type: str, answer: bytes) -> journal.Entry:
+        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        scrub = self.state.scrubber.text
+        headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
+        path = scope["path"]
+        found = next(((p, a) for prefix, p, a in self.apis if path.startswith(f"{prefix}/")), None)
+        provider, api = (found[0].name, found[1]) if found else ("", None)
+        key = api.auth.presented_key(raw) if api else None
+        key_header = next((s.header.lower() for s in api.auth.styles if s.header.lower() in raw),
+                          "") if api and key is not None else ""
+        try:
+            parsed = json.loads(body) if body and len(body) == size else None
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        runtime = self.state.runtime_fault
+        fault = raw.get(faults.HEADER) or (runtime.spec if runtime else "") or self.state.config.faults
+        return journal.Entry(
+            seq=seq, at=started, method=scope.get("method", "GET"), path=path, provider=provider,
+            api=api.protocol.name if api else "", headers=headers,
+            correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
+            key_header=key_header,
+            key_accepted=key is not None and key == self.state.config.key_for(provider),
+            body_sha256=sha, body_bytes=size, request=journal.request_facts(parsed), status=status,
+            content_type=content_type,
+            answer=journal.answer_facts(status, content_type, answer) if status else
+            journal.AnswerFacts(complete=False, error="no answer"),
+            fault=fault, duration_ms=round((time.time() - started) * 1000, 3))
+
+
+def routes(state: MockState) -> list[BaseRoute]:
+    """``/_harness/journal`` (GET with ``since``, DELETE) and ``/_harness/fault`` (PUT, DELETE)."""
+
+    async def read_journal(request: Request) -> Response:
+        if request.method == "DELETE":
+            return JSONResponse({"run": state.journal.run, "cleared": state.journal.clear()})
+        raw = request.query_params.get("since", "0")
+        if not raw.isdigit():
+            return JSONResponse({"error": f"since must be a sequence number, got {raw!r}"}, 400)
+        return JSONResponse(state.journal.snapshot(int(raw)))
+
+    async def set_fault(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.runtime_fault = None
+        elif request.method == "PUT":
+            spec = (await request.body()).decode("utf-8", "replace").strip()
+            try:
+                state.runtime_fault = faults.RuntimeFault(spec, faults.parse(spec, "fault"))
+            except UsageError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+        fault = state.runtime_fault
+        return JSONResponse({"fault": fault.spec if fault else None})
+
+    return [Route("/_harness/journal", read_journal, methods=["GET", "DELETE"]),
+            Route("/_harness/fault", set_fault, methods=["GET", "PUT", "DELETE"])]

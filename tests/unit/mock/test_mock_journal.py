@@ -1,0 +1,104 @@
+"""The mock's upstream journal: what it received and answered, bounded, readable over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from harness import journal
+from harness.errors import UsageError
+from harness.mock.app import build_app
+from harness.mock.config import MOCK_KEY, MockConfig
+from harness.mock.journaling import Journal
+from harness.mock.transport import SyncASGITransport
+
+CHAT = "/modelbest/v1/chat/completions"
+MESSAGES = "/mimo/anthropic/v1/messages"
+BEARER = {"authorization": f"Bearer {MOCK_KEY}"}
+
+
+def _client(config: MockConfig | None = None) -> httpx.Client:
+    return httpx.Client(transport=SyncASGITransport(build_app(config)), base_url="http://mock.invalid")
+
+
+def _chat(**extra: object) -> dict[str, object]:
+    return {"model": "MiniCPM-V-4.6-Instruct", "messages": [{"role": "user", "content": "hi"}],
+            **extra}
+
+
+def test_a_streamed_answer_is_journaled_with_params_text_stop_and_usage() -> None:
+    with _client() as c:
+        answer = c.post(CHAT, headers={**BEARER, journal.CORRELATION_HEADER: "c1"}, json=_chat(
+            max_tokens=5, stop=["zz"], temperature=0.5, top_p=0.9, seed=4, stream=True,
+            stream_options={"include_usage": True}))
+        got = c.get("/_harness/journal").json()
+    mine = journal.answer_facts(200, answer.headers["content-type"], answer.content)
+    (entry,) = [journal.Entry.from_dict(e) for e in got["entries"]]
+    assert (entry.provider, entry.api, entry.correlation, entry.status) == (
+        "modelbest", "openai-chat", "c1", 200)
+    assert dict(entry.request.params) == {
+        "model": "MiniCPM-V-4.6-Instruct", "max_tokens": 5, "stop": ["zz"], "temperature": 0.5,
+        "top_p": 0.9, "seed": 4, "stream": True, "stream_options": {"include_usage": True}}
+    assert entry.answer == mine and mine.complete and mine.usage["output"] == 5
+    assert entry.key == journal.key_digest(MOCK_KEY) and entry.key_accepted
+    assert entry.headers["authorization"] == "<REDACTED>"
+    assert MOCK_KEY not in str(got)
+
+
+def test_a_refused_request_is_journaled_with_its_body_facts_and_the_wrong_key_named() -> None:
+    with _client() as c:
+        c.post(MESSAGES, headers={"x-api-key": "not-the-key-123"}, json={
+            "model": "mimo-v2-omni", "max_tokens": 5, "messages": [{"role": "user", "content": "yo"}]})
+        (raw,) = c.get("/_harness/journal").json()["entries"]
+    entry = journal.Entry.from_dict(raw)
+    assert (entry.status, entry.api, entry.key_header, entry.key_accepted) == (
+        401, "anthropic-messages", "x-api-key", False)
+    assert entry.key == journal.key_digest("not-the-key-123") and entry.request.texts == ("yo",)
+    assert entry.answer.error == "authentication_error"
+
+
+def test_since_and_clear_read_a_run_in_pieces() -> None:
+    with _client() as c:
+        c.post(CHAT, headers=BEARER, json=_chat())
+        first = c.get("/_harness/journal").json()
+        c.post(CHAT, headers=BEARER, json=_chat())
+        later = c.get("/_harness/journal", params={"since": first["next"]}).json()
+        assert [e["seq"] for e in later["entries"]] == [first["next"] + 1]
+        assert later["run"] == first["run"] and later["in_flight"] == 0
+        assert c.delete("/_harness/journal").json()["cleared"] == 2
+        assert c.get("/_harness/journal").json()["entries"] == []
+        assert c.get("/_harness/journal", params={"since": "x"}).status_code == 400
+    with _client() as other:  # a new mock is a new run: a reader never mixes two
+        assert other.get("/_harness/journal").json()["run"] != first["run"]
+
+
+def test_the_journal_is_bounded_in_entries_and_in_bytes() -> None:
+    small = Journal(max_entries=3, max_bytes=10**6)
+    for i in range(5):
+        small.append(journal.Entry(seq=small.next_seq(), at=0.0, method="GET", path=f"/{i}"))
+    assert [e.path for e in small.entries()] == ["/2", "/3", "/4"] and small.dropped == 2
+    tight = Journal(max_entries=100, max_bytes=2000)
+    for _ in range(10):
+        tight.append(journal.Entry(seq=tight.next_seq(), at=0.0, method="GET", path="/x" * 100))
+    snap = tight.snapshot()
+    assert snap["bytes"] <= 2000 and 0 < len(snap["entries"]) < 10 and snap["dropped"] > 0
+    with pytest.raises(UsageError):
+        Journal(0, 10)
+    with _client(MockConfig(journal_max_entries=2)) as c:
+        for _ in range(3):
+            c.post(CHAT, headers=BEARER, json=_chat())
+        assert len(c.get("/_harness/journal").json()["entries"]) == 2
+
+
+def test_a_runtime_fault_applies_until_cleared_and_is_journaled() -> None:
+    with _client() as c:
+        assert c.put("/_harness/fault", content="status=429,retry-after=2").json() == {
+            "fault": "status=429,retry-after=2"}
+        refused = c.post(CHAT, headers=BEARER, json=_chat())
+        assert (refused.status_code, refused.headers["retry-after"]) == (429, "2")
+        assert c.put("/_harness/fault", content="nonsense=1").status_code == 400
+        c.delete("/_harness/fault")
+        assert c.post(CHAT, headers=BEARER, json=_chat()).status_code == 200
+        entries = c.get("/_harness/journal").json()["entries"]
+    assert [(e["status"], e["fault"]) for e in entries] == [(429, "status=429,retry-after=2"),
+                                                           (200, "")]
