@@ -120,10 +120,19 @@ def details(run: RunResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return full, quiet
 
 
+def duration(c: CaseResult) -> str:
+    """The time a case took: its own, else its requests' (fuzz rows); an exchange check that
+    only judged another check's traffic (or a skip) took none worth a number, so no "0.00 s"."""
+    seconds = c.duration_s or sum(c.latencies_ms) / 1000
+    if seconds <= 0:
+        return "—"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def _case(c: CaseResult) -> dict[str, Any]:
     return {"check": c.check, "endpoint": c.endpoint, "outcome": c.outcome.value,
             "symbol": STATUS[c.outcome][0], "label": STATUS[c.outcome][1], "reason": c.reason,
-            "duration": f"{c.duration_s:.2f} s", "findings": len(c.findings)}
+            "duration": duration(c), "findings": len(c.findings)}
 
 
 def latency(run: RunResult) -> dict[str, Any]:
@@ -152,6 +161,21 @@ def drift_groups(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
                 {"provider": c.provider, "endpoint": c.endpoint, "pointer": c.pointer,
                  "old": show(c.old), "new": show(c.new), "message": c.message} for c in mine]})
     return groups
+
+
+def comparable(runs: list[RunResult], subject: RunResult) -> list[RunResult]:
+    """The runs a history may compare with ``subject``: same kind (suite, fuzz, drift) and
+    target, so a fuzz run or a url run never reads as the suite's regression."""
+    return [r for r in runs if (r.meta.kind, r.meta.target) == (subject.meta.kind,
+                                                               subject.meta.target)]
+
+
+def fuzz_rows(runs: list[RunResult]) -> list[dict[str, Any]]:
+    """The fuzz runs' per-operation rows and failing checks: their own section of the page."""
+    return [{"target": r.meta.target, "started": r.meta.started_at,
+             "cases": [_case(c) | {"provider": c.provider} for c in r.cases
+                       if c.check == "fuzz" or c.outcome is Outcome.FAIL]}
+            for r in runs if r.meta.kind == "fuzz"]
 
 
 def history(runs: list[RunResult]) -> dict[str, Any]:
@@ -191,9 +215,13 @@ def render(results: list[RunResult]) -> str:
 
     if not results:
         raise UsageError("no results to report: pass at least one results.json")
-    runs = sorted((r.scrubbed() for r in results), key=lambda r: r.meta.started_at)
-    run = runs[-1]
+    every = sorted((r.scrubbed() for r in results), key=lambda r: r.meta.started_at)
+    # The newest contract or drift run is the subject; fuzz runs get their own section.
+    run = next((r for r in reversed(every) if r.meta.kind != "fuzz"), every[-1])
+    runs = comparable(every, run)
     full, quiet = details(run)
+    unchecked = sum(len(cells) for q in quiet for label, cells in q["groups"]
+                    if label == STATUS[Outcome.SKIP][1])
     page = environment().get_template("report.html.j2").render(
         run=run, meta=run.meta, capabilities=CAPABILITIES, status=STATUS,
         matrix=[{"provider": p, "cells": [cell_of(run, p, c) for c in CAPABILITIES]}
@@ -201,7 +229,10 @@ def render(results: list[RunResult]) -> str:
         counts=counts(run), details=full, quiet=quiet, drift=drift_groups(run.drift),
         waivers=[u.to_dict() for u in run.waivers],
         waived=sum(1 for f in run.findings if f.waived),
-        history=history(runs) if len(runs) > 1 else None, latency=latency(run))
+        history=history(runs) if len(runs) > 1 else None, latency=latency(run),
+        unchecked=unchecked, fuzz=fuzz_rows(every) if run.meta.kind != "fuzz" else [],
+        left_out=len(every) - len(runs) - sum(1 for r in every if r.meta.kind == "fuzz"
+                                              and run.meta.kind != "fuzz"))
     return Scrubber.from_env().text(page)
 
 

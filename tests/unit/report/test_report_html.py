@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,9 +113,12 @@ def test_findings_show_pointer_source_and_escaped_excerpt(tree: ET.Element, page
     assert "seeds/004_0764332ed8449b67.txt § OpenAI API" in body
     assert "<script>x</script>" in text(error.find(".//pre"))  # shown as text...
     assert "<script>" not in page and "&lt;script&gt;" in page  # ...because it was escaped
-    # problems come first
-    first = findings.find("article")
-    assert "st-fail" in classes(first.find("h3/span"))
+    # problems come first, open; passing cells are collapsed
+    cells = list(findings.iter("details"))
+    assert "st-fail" in classes(cells[0].find("summary/h3/span"))
+    assert cells[0].get("open") == "open"
+    passing = [d for d in cells if "st-pass" in classes(d.find("summary/h3/span"))]
+    assert passing and all(d.get("open") is None for d in passing)
 
 
 def test_drift_grouped_by_kind(tree: ET.Element) -> None:
@@ -184,4 +188,43 @@ def test_report_command_bad_input(tmp_path: Path) -> None:
 def test_older_run_alone_renders(tmp_path: Path) -> None:
     page = render([older_run()])
     assert StrictBalance().check(page).problems == []
-    assert "No drift against the baseline." in page
+    # A contract run did not run drift: the page says so rather than "no drift".
+    assert "Drift was not run" in page and "No drift against the baseline." not in page
+
+
+def test_durations_are_measured_or_a_dash_never_zero() -> None:
+    from report_fixtures import case
+
+    from harness.report.html import duration
+    from harness.report.results import Outcome
+
+    timed = case("text", "mimo", "chat", "text", Outcome.PASS)
+    assert duration(replace(timed, duration_s=0.0123)) == "12 ms"
+    assert duration(replace(timed, duration_s=2.5)) == "2.50 s"
+    assert duration(replace(timed, duration_s=0.0, latencies_ms=(120.0, 80.0))) == "200 ms"
+    assert duration(replace(timed, duration_s=0.0, latencies_ms=())) == "—"
+
+
+def test_fuzz_runs_get_their_own_section_and_history_compares_like_with_like() -> None:
+    from report_fixtures import case, meta
+
+    from harness.report.results import Outcome
+
+    suite_old = RunResult(meta("2026-01-01T00:00:00+00:00"), (
+        case("text", "mimo", "chat", "text", Outcome.PASS),))
+    suite_new = RunResult(meta("2026-01-03T00:00:00+00:00"), (
+        case("text", "mimo", "chat", "text", Outcome.PASS),))
+    url_run = RunResult(replace(meta("2026-01-02T00:00:00+00:00"), target="url"), (
+        case("text", "mimo", "chat", "text", Outcome.SKIP),))
+    fuzz_run = RunResult(replace(meta("2026-01-04T00:00:00+00:00"), kind="fuzz"), (
+        replace(case("fuzz", "mimo", "submit:chat", "errors", Outcome.PASS),
+                reason="10 requests (positive 200 5, negative 400 5)"),))
+    page = render([suite_old, url_run, fuzz_run, suite_new])
+    tree = ET.fromstring(page)
+    assert "Target <b>mock</b> · started 2026-01-03" in page  # the suite run is the headline
+    fuzz = section(tree, "fuzz")
+    assert "10 requests (positive 200 5, negative 400 5)" in text(fuzz)
+    history = section(tree, "history")
+    heads = [text(th) for th in history.iter("th") if th.get("scope") == "col"][1:]
+    assert len(heads) == 2 and all("mock" in h for h in heads)  # not the url or fuzz run
+    assert "1 other run(s) of another kind or target are not compared here." in text(history)
