@@ -89,6 +89,8 @@ def where(finding: Finding, names: dict[str, str] | None = None) -> str:
         return extra["file"]
     if finding.source:
         doc = (names or {}).get(finding.source.document, finding.source.document)
+        if finding.source.public_url:
+            doc += f" <{finding.source.public_url}>"
         return f"{doc} § {finding.source.section}" if finding.source.section else doc
     return extra.get("file", "")
 

@@ -175,11 +175,10 @@ def _unbound(tree: ast.Module) -> list[str]:
 
 
 def document_names(folder: Path) -> dict[str, str]:
-    """Source document -> how to name it: its title and public URL where known. The documents
-    themselves are not in the repository, so their capture file names mean nothing to a reader."""
+    """Source document -> its title. The documents themselves are not in the repository, so
+    their capture file names mean nothing to a reader."""
     path = folder / DOCUMENTS
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text("utf-8")) or {}
-    return {doc: entry["title"] + (f" <{entry['url']}>" if entry.get("url") else "")
-            for doc, entry in data.items()}
+    return {doc: entry["title"] for doc, entry in data.items()}
