@@ -236,6 +236,8 @@ def main() -> int:
     parser.add_argument("--no-prism", action="store_true", help="skip Prism (needs npx)")
     parser.add_argument("--mock-src", type=Path, default=ROOT,
                         help="serve the mock from another checkout (for before/after numbers)")
+    parser.add_argument("--before-src", type=Path,
+                        help="also serve the mock from this (older) checkout, in the same rounds")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     args = parser.parse_args()
     if args.serve_bare:
@@ -249,12 +251,16 @@ def main() -> int:
         files = bodies(folder)
         script = folder / "post.lua"
         script.write_text(LUA)
-        ports = {k: free_port() for k in ("bare", "mock", "mockN", "prism")}
+        ports = {k: free_port() for k in ("bare", "mock", "mockN", "prism", "before")}
         mock_env = {"PYTHONPATH": str(src)}
         serve = [py, "-m", "harness.cli", "serve", "--providers", PROVIDER]
         cmds: dict[str, tuple[list[str], int, str, Path, dict[str, str]]] = {
             "mock": ([*pin("0"), *serve, "--port", str(ports["mock"])], ports["mock"], PATH, src,
                      mock_env)}
+        if args.before_src:  # an older checkout of the mock, measured in the same rounds
+            before = args.before_src.resolve()
+            cmds["mock (before)"] = ([*pin("0"), *serve, "--port", str(ports["before"])],
+                                     ports["before"], PATH, before, {"PYTHONPATH": str(before)})
         if args.workers > 1:
             cmds[f"mock x{args.workers}"] = ([*serve, "--port", str(ports["mockN"]), "--workers",
                                              str(args.workers)], ports["mockN"], PATH, src, mock_env)
@@ -338,8 +344,9 @@ def summarise(runs: dict[tuple[str, str], list[dict[str, float]]], frames: dict[
 def write_readme(table: str) -> None:
     readme = ROOT / "bench" / "README.md"
     text = readme.read_text()
+    command = " ".join(["bench/bench_mock.py", *sys.argv[1:]])
     block = f"{README_BEGIN}\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with " \
-            f"`.venv/bin/python bench/bench_mock.py`:\n\n{table}\n{README_END}"
+            f"`.venv/bin/python {command}`:\n\n{table}\n{README_END}"
     if README_BEGIN in text:
         text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), lambda m: block, text,
                       flags=re.S)
