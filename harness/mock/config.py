@@ -45,13 +45,14 @@ class MockConfig:
     journal_max_entries: int = 1024
     journal_max_bytes: int = 4 * 1024 * 1024
 
-    def unique(self, *parts: object) -> tuple[object, ...]:
-        """``parts`` made unique to this worker, for ids that counters mint per process."""
-        return (*parts, self.worker) if self.worker else parts
     # Keys a user's own clients or gateway already send (``serve --key``), accepted for every
     # provider beside its own; ``any_key`` accepts any non-empty key (a missing one is still 401).
     extra_keys: tuple[str, ...] = ()
     any_key: bool = False
+
+    def unique(self, *parts: object) -> tuple[object, ...]:
+        """``parts`` made unique to this worker, for ids that counters mint per process."""
+        return (*parts, self.worker) if self.worker else parts
 
     def key_for(self, provider: str) -> str:
         return self.keys.get(provider, MOCK_KEY)

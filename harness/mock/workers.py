@@ -34,7 +34,9 @@ def app() -> Starlette:
     from harness.mock.app import build_app
 
     spec = json.loads(os.environ[ENV])
-    config = MockConfig(**{**spec["config"], "worker": f"w{os.getpid()}"})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in spec["config"].items()}
+    config = MockConfig(**{**fields, "worker": f"w{os.getpid()}"})  # JSON made tuples lists
     return build_app(config, spec["names"])
 
 
