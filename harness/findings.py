@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+# The extra field that holds an exchange's upstream side (gateway target: what the mock
+# received and answered); reports show it beside the client side.
+UPSTREAM_SIDE = "upstream_side"
+
 
 class Severity(str, Enum):
     """How bad a finding is; ``error`` fails a run, the others are reported only."""

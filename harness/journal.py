@@ -254,6 +254,20 @@ class Entry:
     fault: str = ""  # the fault spec in force for this request, if any
     duration_ms: float = 0.0
 
+    def excerpt(self) -> str:
+        """The upstream side of an exchange as a report shows it next to the client side."""
+        params = json.dumps(dict(self.request.params), ensure_ascii=False)
+        answer = self.answer
+        lines = [f"{self.method} {self.path}  ({self.api}, key {self.key or 'none'}"
+                 f"{'' if self.key_accepted else ', not accepted'})", params,
+                 f"texts {list(self.request.texts)!r}"[:300],
+                 f"media {' '.join(d[:19] for d in self.request.media) or '(none)'}",
+                 f"-> {self.status}" + (f" (fault {self.fault})" if self.fault else ""),
+                 f"text {answer.text[:200]!r}", f"stop {answer.stop} usage {dict(answer.usage)}"
+                 + ("" if answer.complete else " (incomplete)")
+                 + (f" error {answer.error}" if answer.error else "")]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at, "method": self.method, "path": self.path,
                 "provider": self.provider, "api": self.api, "headers": dict(self.headers),

@@ -40,7 +40,7 @@ class Fault:
 
 
 FAULTS = (
-    Fault("429 with Retry-After", "status=429,retry-after=2", status=429, retry_after=2),
+    Fault("429 with Retry-After", "status=429,retry-after=1", status=429, retry_after=1),
     Fault("500", "status=500", status=500),
     Fault("529 overloaded", "error=overloaded", status=529),
     Fault("stream cut after 4 events", "cut=4", stream=True),

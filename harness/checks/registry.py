@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.checks.exchange import Exchange, Probe
 from harness.errors import UnknownNameError, UsageError
-from harness.findings import Finding, Severity, Source
+from harness.findings import UPSTREAM_SIDE, Finding, Severity, Source
 from harness.providers import Api, Profile
 from harness.schemas import schema_node
 from harness.secrets import Scrubber
@@ -46,6 +46,9 @@ class CheckContext:
                 source: Source | None = None, **extra: str) -> Finding:
         if source is None and schema:
             source = _source_for(schema, schema_pointer)
+        if exchange is not None and exchange.upstream:  # the gateway target: both sides
+            extra.setdefault(UPSTREAM_SIDE, self.scrubber.text(
+                "\n\n".join(e.excerpt() for e in exchange.upstream[-2:])))
         return Finding(
             check=self.check, severity=severity, message=self.scrubber.text(message),
             provider=self.profile.name,

@@ -26,7 +26,7 @@ from harness.drift.baseline import percentile
 from harness.drift.classify import Change, Kind
 from harness.drift.guide import show
 from harness.errors import UsageError
-from harness.findings import Finding, Severity
+from harness.findings import UPSTREAM_SIDE, Finding, Severity
 from harness.report.groups import FindingGroup, group
 from harness.report.results import CAPABILITIES, CaseResult, Outcome, RunResult
 
@@ -80,8 +80,11 @@ def cell_of(run: RunResult, provider: str, capability: str) -> Cell:
 
 
 def _example(f: Finding) -> dict[str, Any]:
+    # On the gateway target the upstream side of the exchange is shown beside the client side.
+    extra = [(k, v) for k, v in f.extra if k != UPSTREAM_SIDE]
     return {"message": f.message, "instance_pointer": f.instance_pointer,
-            "request_id": f.request_id, "excerpt": f.excerpt, "extra": list(f.extra)}
+            "request_id": f.request_id, "excerpt": f.excerpt, "extra": extra,
+            "upstream": dict(f.extra).get(UPSTREAM_SIDE, "")}
 
 
 def _group(g: FindingGroup, anchor: str) -> dict[str, Any]:

@@ -165,3 +165,17 @@ def test_other_targets_skip_the_gateway_checks_with_the_reason() -> None:
         target.close()
     assert {c.outcome for c in result.cases} == {Outcome.SKIP}
     assert all("--target gateway" in c.reason for c in result.cases)
+
+
+def test_a_failing_cell_shows_the_client_and_the_upstream_side(
+        gateway: Callable[..., Target]) -> None:
+    from harness.report.html import render
+
+    target = gateway(request=_json_body(lambda body: body.pop("stop", None)))
+    result = engine.run(engine.Plan(target, provider_spec="modelbest", check_spec="gateway-params"))
+    finding = next(f for c in result.cases for f in c.findings)
+    side = dict(finding.extra)["upstream_side"]
+    assert "POST /modelbest/v1/chat/completions" in side and "-> 200" in side
+    assert MOCK_KEY not in side and CLIENT_KEY not in side
+    page = render([result])
+    assert "Upstream side" in page and "Client side" in page
