@@ -191,6 +191,9 @@ def run(
     run_timeout: Annotated[float | None, typer.Option(
         help="Seconds for the whole run; cases not started by then are skipped "
         "(default: 900, local 1800).")] = None,
+    capabilities: Annotated[str | None, typer.Option(
+        help="url/local: the capabilities the server offers (e.g. text,stream) instead of "
+        "discovering them; the rest are reported as not offered.")] = None,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html.
 
@@ -203,7 +206,8 @@ def run(
         model=model, seed=seed, max_requests=max_requests, max_cost=max_cost,
         reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
         waiver=None, format=fmt, allow_empty=allow_empty, timeout=timeout,
-        check_timeout=check_timeout, run_timeout=run_timeout, upstream=upstream),
+        check_timeout=check_timeout, run_timeout=run_timeout, upstream=upstream,
+        capabilities=capabilities),
         dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1,
              allow_empty=False))
     _one_of(s["target"], [k.value for k in TargetKind])
@@ -220,7 +224,7 @@ def run(
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
         concurrency=s["concurrency"], waivers=s["waiver"] or (), fmt=s["format"],
         allow_empty=s["allow_empty"], timeout=s["timeout"], check_timeout=s["check_timeout"],
-        run_timeout=s["run_timeout"], upstream=s["upstream"])
+        run_timeout=s["run_timeout"], upstream=s["upstream"], capabilities=s["capabilities"])
 
 
 @app.command()

@@ -116,6 +116,8 @@ KEYS: dict[str, Key] = {
     "check_timeout": Key("float", "seconds for one check and all its requests"),
     "run_timeout": Key("float", "seconds for the whole run; cases not started are skipped"),
     "upstream": Key("str", "gateway target: a running `vlm-harness serve` as the upstream"),
+    "capabilities": Key("str", "url/local: the capabilities offered (comma list) instead of "
+                        "discovering them"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
     "strict": Key("bool", "the mock refuses requests past advisory limits (no document states "
                           "them) and reads ambiguous units strictly"),

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from harness import __version__, deadlines, providers
+from harness import __version__, deadlines, discovery, providers
 from harness.checks.exchange import Exchange, Probe
 from harness.checks.registry import CheckContext, CheckSpec, Skip, select
 from harness.findings import Finding
@@ -53,6 +53,7 @@ class Plan:
     allow_empty: bool = False  # a run that checked nothing is not an error (exit 0, not 3)
     check_timeout_s: float | None = None  # None: the target kind's default (harness.deadlines)
     run_timeout_s: float | None = None
+    capabilities: frozenset[str] | None = None  # forced; None: url/local targets discover them
 
     def budgets(self) -> deadlines.TimeBudgets:
         return deadlines.TimeBudgets.for_target(self.target.kind.value, check_s=self.check_timeout_s,
@@ -292,7 +293,10 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     # A target that tells exchanges apart by their order (the gateway's upstream journal, when
     # the gateway drops the correlation header) runs its cases one by one.
     concurrency = 1 if getattr(plan.target, "sequential", False) else plan.concurrency
-    per_case = _execute(plan_cases(plan, profiles), one, concurrency)
+    with deadlines.scope(whole):  # url/local: preflight (TargetUnreachable) and discovery
+        cases = discovery.decide(plan_cases(plan, profiles), plan.target, plan.capabilities,
+                                 plan.budgets().check_s)
+    per_case = _execute(cases, one, concurrency)
     return RunResult(meta=run_meta(plan, profiles, started, scrubber),
                      cases=tuple(merge_cases([r for rows in per_case for r in rows])))
 

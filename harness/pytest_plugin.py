@@ -61,6 +61,8 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "run_timeout": ("S", "seconds for the whole contract run (default 900, local 1800)", float),
     "upstream": ("URL", "gateway target: a running `vlm-harness serve` as the gateway's upstream "
                  "(default: one served in process)", str),
+    "capabilities": ("NAMES", "url/local: capabilities the server offers (text,image,...) "
+                     "instead of discovering them", str),
 }
 
 # Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)

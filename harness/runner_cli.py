@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness import engine, output
+from harness import discovery, engine, output
 from harness import waivers as waiver_mod
 from harness.deadlines import TimeBudgets
 from harness.progress import ConsoleProgress
@@ -69,7 +69,7 @@ def command(*, target: str, provider: str, checks: str | None,
             model: Sequence[str] = (), waivers: Sequence[Waiver] = (), fmt: str | None = None,
             allow_empty: bool = False, timeout: float | None = None,
             check_timeout: float | None = None, run_timeout: float | None = None,
-            upstream: str | None = None) -> int:
+            upstream: str | None = None, capabilities: str | None = None) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
                              upstream=upstream,
@@ -81,7 +81,8 @@ def command(*, target: str, provider: str, checks: str | None,
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,
                        command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency,
                        allow_empty=allow_empty, check_timeout_s=check_timeout,
-                       run_timeout_s=run_timeout)
+                       run_timeout_s=run_timeout,
+                       capabilities=discovery.forced(capabilities, "--capabilities"))
     try:
         with ConsoleProgress("checking", quiet=quiet) as progress:
             result = engine.run(plan, progress=progress)

@@ -46,6 +46,7 @@ class VlmConfig:
     check_timeout: float | None = None
     run_timeout: float | None = None
     upstream: str | None = None  # gateway target: a running `vlm-harness serve` as upstream
+    capabilities: str | None = None  # url/local: forced, comma list (None: discovered)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -87,7 +88,7 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
     (else on the target the settings name, closed afterwards)."""
     from pathlib import Path
 
-    from harness import engine
+    from harness import discovery, engine
 
     settings = (config or VlmConfig()).replace(**changes)
     own = target is None
@@ -98,7 +99,9 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
                                         command=command, concurrency=settings.concurrency,
                                         allow_empty=settings.allow_empty,
                                         check_timeout_s=settings.check_timeout,
-                                        run_timeout_s=settings.run_timeout))
+                                        run_timeout_s=settings.run_timeout,
+                                        capabilities=discovery.forced(settings.capabilities,
+                                                                      "--vlm-capabilities")))
     finally:
         if own:
             tgt.close()

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -66,11 +70,10 @@ def test_a_gateway_that_is_down_fails_with_the_findings(pytester: pytest.Pyteste
     """)
     result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", f"http://127.0.0.1:{port}",
                                 "--vlm-provider", "local", "--vlm-checks", "text")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*AssertionError: contract suite on url: 1 failing case(s), 1 error finding(s)",
-        "*- local openai-chat text",
-        "*[[]error[]] check raised ConnectError: *"])
+    result.assert_outcomes(errors=1)  # the fixture cannot give a result
+    result.stdout.fnmatch_lines([  # the preflight: one error naming the URL and the cause
+        f"*vlm-harness: local openai-chat: no answer from http://127.0.0.1:{port}/local/v1/ "
+        "(ConnectError: *) (exit status 4: unreachable)"])
 
 
 def test_reports_dir_and_narrowed_checks(pytester: pytest.Pytester) -> None:
@@ -143,8 +146,37 @@ def test_errors_print_as_readable_lines(pytester: pytest.Pytester) -> None:
         def test_defect(vlm_contract):
             assert vlm_contract.exit_code == 0, vlm_contract.errors
     """)
-    result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", "http://127.0.0.1:9",
-                                "--vlm-provider", "local", "--vlm-checks", "text")
+    with _crashing_chat_server() as url:  # answers the preflight, then 500 to every chat
+        result = pytester.runpytest("--vlm-target", "url", "--vlm-base-url", url,
+                                    "--vlm-provider", "local", "--vlm-checks", "text")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*[[]error[]] local text: check raised ConnectError*"])
+    result.stdout.fnmatch_lines(["*[[]error[]] local chat text: text request * answered HTTP 500*"])
     assert "Finding(" not in result.stdout.str()
+
+
+@contextmanager
+def _crashing_chat_server() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._send(200, b'{"object": "list", "data": []}')
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self._send(500, b"boom")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

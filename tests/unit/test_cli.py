@@ -70,3 +70,9 @@ def test_an_empty_provider_list_is_not_an_empty_green_run(tmp_path: Path) -> Non
 def test_the_url_target_names_the_cli_flag(tmp_path: Path) -> None:
     out = _usage_error(["run", "--target", "url", "--reports-dir", str(tmp_path)])
     assert "--base-url (--vlm-base-url under pytest)" in out
+
+
+def test_an_unknown_capability_names_the_flag_and_the_known_ones(tmp_path: Path) -> None:
+    out = _usage_error(["run", "--target", "local", "--capabilities", "text,vision",
+                        "--reports-dir", str(tmp_path)])
+    assert "unknown capability (--capabilities) 'vision'; known: image, multi-image" in out

@@ -63,7 +63,7 @@ def test_an_unknown_key_names_the_file_and_lists_the_known_keys(tmp_path: Path) 
         config.load(start=tmp_path)
     message = str(info.value)
     assert f"{path.resolve()} [tool.vlm-harness] base_urll: unknown key" in message
-    assert "known: allow_empty, base_url, cassette_dir, check_timeout, checks" in message
+    assert "known: allow_empty, base_url, capabilities, cassette_dir, check_timeout" in message
 
 
 @pytest.mark.parametrize("line, expected", [

@@ -17,6 +17,7 @@ import pytest
 
 from harness import deadlines, engine, providers
 from harness.deadlines import Deadline, DeadlineExceeded
+from harness.errors import TargetUnreachable
 from harness.report.results import Outcome
 from harness.targets import clients, ws
 from harness.targets.base import TargetKind, TargetOptions
@@ -30,6 +31,22 @@ def silent(conn: socket.socket) -> None:
     """Accept, read the request, never answer."""
     conn.recv(65536)
     time.sleep(30)
+
+
+def _models_first(behaviour: Behaviour) -> Behaviour:
+    """``behaviour`` for chat requests; ``GET /v1/models`` (the preflight) answered at once."""
+
+    def serve(conn: socket.socket) -> None:
+        head = conn.recv(65536, socket.MSG_PEEK)
+        if head.startswith(b"GET /v1/models"):
+            conn.recv(65536)
+            body = b'{"object": "list", "data": []}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                         b"content-length: %d\r\n\r\n%s" % (len(body), body))
+            return
+        behaviour(conn)
+
+    return serve
 
 
 def trickle_body(conn: socket.socket) -> None:
@@ -127,6 +144,16 @@ def test_a_spent_budget_sends_nothing(server: Callable[[Behaviour], str]) -> Non
         http.get("/v1/models")
 
 
+def test_a_server_that_never_answers_the_preflight_is_unreachable(
+        server: Callable[[Behaviour], str]) -> None:
+    target = LocalTarget(TargetOptions(kind=TargetKind.LOCAL, base_url=f"{server(silent)}/v1",
+                                       timeout_s=1.0))
+    with pytest.raises(TargetUnreachable, match=r"no answer from http://127\.0\.0\.1:\d+/v1/ "
+                       r"\(DeadlineExceeded: gave up waiting for the answer to GET /v1/models"):
+        engine.run(engine.Plan(target=target, provider_spec="local", check_spec="text"))
+    target.close()
+
+
 def test_a_websocket_that_never_answers_the_handshake(server: Callable[[Behaviour], str]) -> None:
     url = server(silent).replace("http", "ws", 1)
     started = time.monotonic()
@@ -138,7 +165,8 @@ def test_a_websocket_that_never_answers_the_handshake(server: Callable[[Behaviou
 
 def test_the_suite_on_a_silent_server_ends_each_check_with_one_finding(
         server: Callable[[Behaviour], str]) -> None:
-    target = LocalTarget(TargetOptions(kind=TargetKind.LOCAL, base_url=f"{server(silent)}/v1",
+    target = LocalTarget(TargetOptions(kind=TargetKind.LOCAL,
+                                       base_url=f"{server(_models_first(silent))}/v1",
                                        timeout_s=30.0))
     plan = engine.Plan(target=target, provider_spec="local", check_spec="text,image",
                        check_timeout_s=1.0)
@@ -147,7 +175,8 @@ def test_the_suite_on_a_silent_server_ends_each_check_with_one_finding(
         result = engine.run(plan)
     finally:
         target.close()
-    assert time.monotonic() - started < 10.0  # two checks of 1 s (unbounded: 2 x 30 s)
+    # discovery's text probe and two checks, 1 s each (unbounded: 3 x 30 s)
+    assert time.monotonic() - started < 12.0
     scenarios = {c.check: c for c in result.cases if c.check in ("text", "image")}
     assert set(scenarios) == {"text", "image"}  # the run went on after the first timed out
     for case in scenarios.values():
@@ -160,9 +189,10 @@ def test_the_suite_on_a_silent_server_ends_each_check_with_one_finding(
 def test_cases_left_when_the_run_budget_ends_are_skipped_with_the_reason(
         server: Callable[[Behaviour], str]) -> None:
     target = LocalTarget(TargetOptions(kind=TargetKind.LOCAL,
-                                       base_url=f"{server(trickle_body)}/v1", timeout_s=30.0))
+                                       base_url=f"{server(_models_first(trickle_body))}/v1",
+                                       timeout_s=30.0))
     plan = engine.Plan(target=target, provider_spec="local", check_spec="text,image,sse-framing",
-                       run_timeout_s=1.0)
+                       run_timeout_s=1.0, capabilities=frozenset({"text", "image", "stream"}))
     try:
         result = engine.run(plan)
     finally:
