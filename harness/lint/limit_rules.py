@@ -50,7 +50,8 @@ def _limits(node: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _finding(severity: Severity, message: str, file: str, at: str,
              source: Source | None = None, provider: str = "") -> Finding:
-    return Finding("limits", severity, f"{file}: {message}", provider=provider,
+    # The file is a field, not part of the message: a copy of the folder lints alike.
+    return Finding("limits", severity, message, provider=provider,
                    schema_pointer=at, source=source, extra=(("file", file),))
 
 

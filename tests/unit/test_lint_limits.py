@@ -20,7 +20,8 @@ def shipped() -> list[Finding]:
 
 
 def messages(findings: list[Finding], severity: Severity) -> list[str]:
-    return [f.message for f in findings if f.severity is severity]
+    """``file: message`` of each finding of ``severity``."""
+    return [f"{dict(f.extra)['file']}: {f.message}" for f in findings if f.severity is severity]
 
 
 @pytest.mark.parametrize("expected", [
@@ -44,7 +45,7 @@ def test_ambiguous_units_are_listed_with_both_readings(shipped: list[Finding]) -
 
 
 def test_sourced_limits_are_not_listed(shipped: list[Finding]) -> None:
-    text = "\n".join(f.message for f in shipped)
+    text = "\n".join(messages(shipped, Severity.WARNING))
     assert "/properties/seed" not in text and "preset_prompt" not in text
     assert "mimo.yaml: advisory limit image.max_bytes" not in text
     assert messages(shipped, Severity.ERROR) == [] and exit_code(shipped) == 0
