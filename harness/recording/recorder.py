@@ -167,9 +167,12 @@ def command(*, target: str, provider: str, checks: str | None,
     out.print(f"{len(summary.written)} cassettes, {summary.interactions} interactions, "
               f"{summary.total_bytes:,} bytes; suite while recording: "
               + ", ".join(f"{n} {o.value}" for o, n in counts.items()))
-    if summary.result.errors:
-        out.print(f"[yellow]{len(summary.result.errors)} error findings were recorded as they "
-                  "happened: replay will report them again[/]")
+    if summary.result.exit_code:
+        # The cassettes hold what was observed, so replay reports the same failures; but the
+        # recording run itself failed, and a CI step that records must say so.
+        out.print(f"[red]{len(summary.result.errors)} error findings while recording (kept in "
+                  "the cassettes: replay reports them again)[/]")
+        return ExitCode.FINDINGS
     empty = summary.result.empty_reason()
     if empty and not allow_empty:
         Console(stderr=True, quiet=quiet).print(

@@ -102,8 +102,17 @@ class Forwarder:
             raw = b"".join(response.iter_raw())
         finally:
             response.close()
-        answer = httpx.Response(response.status_code, headers=response.headers.raw,
-                                stream=httpx.ByteStream(raw), request=request,
+        # The check sees the answer as replay will serve it: the server's absolute URLs (fal's
+        # status_url, WaveSpeed's urls.get, a Location) on the canonical base its client is on,
+        # so it follows them now exactly as a live client follows them on the real base, and
+        # the cassette holds what was followed. Unrebased, they would point off the client's
+        # base, go unfollowed, and the recording would miss what a replay then asks for.
+        # Decoded first (a gzip body hides its URLs); the length and encoding then change.
+        plain = httpx.Response(200, headers=response.headers, content=raw).content
+        rebased = [(k, self.rebase.text(v)) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-length", "content-encoding")]
+        answer = httpx.Response(response.status_code, headers=rebased,
+                                stream=httpx.ByteStream(self.rebase.bytes(plain)), request=request,
                                 extensions={"reason_phrase": response.reason_phrase.encode("ascii")})
         return answer, vcr_request(sent, body), serialise(response, raw)
 

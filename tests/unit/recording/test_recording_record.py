@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from harness import engine, providers
 from harness.cli import app
 from harness.errors import UnknownNameError, UsageError
+from harness.mock.config import MockConfig
 from harness.mock.serve import ServedMock
 from harness.recording.cassettes import load, metadata_of
 from harness.recording.recorder import record
@@ -34,6 +35,9 @@ def test_record_through_a_served_mock_writes_canonical_cassettes(served_mock: Se
                                                                   tmp_path: Path) -> None:
     summary = record(TargetOptions(kind=TargetKind.URL, base_url=served_mock.url), "fal",
                      "async-job-lifecycle", tmp_path)
+    # Issue 15: the server's absolute status_url was not under the recording client's
+    # (canonical) base, so it went unfollowed and the recording failed where live would not.
+    assert not summary.result.errors, [f.message for f in summary.result.errors]
     assert [w.path.name for w in summary.written] == ["async-job-lifecycle.yaml"]
     path = tmp_path / "fal" / "async-job-lifecycle.yaml"
     interactions = path.read_text().partition("\nmetadata:")[0]
@@ -139,3 +143,28 @@ def test_recording_nothing_is_nothing_checked(tmp_path: Path,
                                     "--cassettes-dir", str(tmp_path)])
     assert done.exit_code == 3, done.output
     assert "nothing was checked (mimo: MIMO_API_KEY is not set)" in " ".join(done.output.split())
+
+
+def _failures(result: engine.RunResult) -> list[tuple[str, str, str]]:
+    return sorted({(f.check, f.provider, f.message) for f in result.errors})
+
+
+def test_a_recorded_failing_run_replays_to_the_same_failures(tmp_path: Path) -> None:
+    """Issue 15: a recording must reproduce what was observed, failures included."""
+    checks = "async-job-lifecycle,text,sse-framing,bad-input-errors"
+    config = MockConfig(job_step_s=0.02, defects="status-backwards,wrong-field-type,missing-done")
+    with ServedMock(config) as broken:
+        summary = record(TargetOptions(kind=TargetKind.URL, base_url=broken.url),
+                         "fal,wavespeed,modelbest", checks, tmp_path)
+        done = CliRunner().invoke(app, ["record", "--target", "url", "--base-url", broken.url,
+                                        "--provider", "wavespeed", "--checks",
+                                        "async-job-lifecycle", "--cassettes-dir",
+                                        str(tmp_path / "cli")])
+    observed = _failures(summary.result)
+    assert observed, "the planted defects were not noticed while recording"
+    assert {provider for _, provider, _ in observed} == {"fal", "wavespeed", "modelbest"}
+    replay = _cassette(tmp_path, "none")
+    replayed = _failures(_run(replay, checks, "fal,wavespeed,modelbest"))
+    replay.close()
+    assert replayed == observed
+    assert done.exit_code == 1, done.output  # never exit 0 having observed failures
