@@ -108,17 +108,41 @@ def _operation(op: providers.Operation, key: str, used: set[str],
                                 "content": {"application/json": {"schema": _ref(schema)}}}
     if ep.stream and "200" in responses:
         used.add(ep.stream)
+        if op.api.protocol.error:
+            used.add(op.api.protocol.error)
         responses["200"]["description"] += (
             f"; with `stream: true` a text/event-stream whose events each carry one "
             f"{component_name(ep.stream)} as their data")
         responses["200"]["content"]["text/event-stream"] = {
-            "schema": {"type": "string"}, "x-event-schema": _ref(ep.stream)}
+            "schema": sse_event(op.api.protocol.name, ep.stream, op.api.protocol.error),
+            "x-event-schema": _ref(ep.stream)}
     out["responses"] = responses
     out["security"] = _security(op.api, schemes)
     source = (op.model.source if op.model else None) or ep.source
     if source:
         out["x-source"] = source.to_dict()
     return out
+
+
+# The data a stream ends with that is not JSON (providers.md §5: the openai SDK waits for it).
+STREAM_END = {"openai-chat": "[DONE]"}
+
+
+def sse_event(protocol: str, stream: str, error: str | None) -> dict[str, Any]:
+    """The schema of one server-sent event, as OpenAPI 3.1 tools read a ``text/event-stream``
+    schema (schemathesis parses the stream and validates each ``{data, event, id, retry}``):
+    its ``data`` is JSON (``contentMediaType``) holding one stream event, or a mid-stream error
+    in the protocol's error shape, or the protocol's end marker."""
+    data: list[dict[str, Any]] = [{"type": "string", "contentMediaType": "application/json",
+                                   "contentSchema": _ref(stream)}]
+    if error is not None:
+        data.append({"type": "string", "contentMediaType": "application/json",
+                     "contentSchema": _ref(error)})
+    if protocol in STREAM_END:
+        data.insert(0, {"const": STREAM_END[protocol]})
+    return {"type": "object", "required": ["data"], "properties": {
+        "data": data[0] if len(data) == 1 else {"anyOf": data}, "event": {"type": "string"},
+        "id": {"type": "string"}, "retry": {"type": "integer", "minimum": 0}}}
 
 
 def _servers(profile: providers.Profile, apis: list[providers.Api],

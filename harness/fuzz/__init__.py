@@ -10,7 +10,7 @@ rows. The names tests and users need are re-exported here.
 from __future__ import annotations
 
 from harness.fuzz.adapters import adapter, exchange_of
-from harness.fuzz.document import SSE_EVENT, Route, document, routes
+from harness.fuzz.document import Route, document, routes
 from harness.fuzz.rows import KEPT_PER_ROW
 from harness.fuzz.runner import (
     DEFAULT_EXAMPLES,
@@ -22,5 +22,5 @@ from harness.fuzz.runner import (
 )
 
 __all__ = ["DEFAULT_EXAMPLES", "FALLBACK_EXAMPLES", "KEPT_PER_ROW", "SCHEMATHESIS_CHECKS",
-           "SSE_EVENT", "Route", "adapter", "command", "document", "exchange_of", "fuzz",
+           "Route", "adapter", "command", "document", "exchange_of", "fuzz",
            "routes", "split"]

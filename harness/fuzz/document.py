@@ -1,7 +1,7 @@
 """The OpenAPI document schemathesis fuzzes, and the way back from its paths to our profiles.
 
-:func:`document` is :func:`harness.openapi.build` as schemathesis should read it (each
-``text/event-stream`` schema describes one event's framing, our stream checks judge the rest);
+:func:`document` is :func:`harness.openapi.build`'s document (each ``text/event-stream``
+schema already describes one event as schemathesis reads it);
 :func:`routes` maps every (method, document path) to the :class:`Route` it came from: the
 profile, API and operation a case belongs to, and the path prefix the document puts in front of
 the API's paths, so a generated case can be sent through the suite's own targets.
@@ -26,24 +26,10 @@ class Route:
     prefix: str
 
 
-# How schemathesis reads a 3.1 text/event-stream schema: as the schema of each parsed event.
-SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"],
-                             "properties": {"data": {"type": "string"}, "event": {"type": "string"},
-                                            "id": {"type": "string"}}}
-
-
 def document(provider: str) -> dict[str, Any]:
-    """:func:`openapi.build` as schemathesis should read it: each ``text/event-stream`` schema
-    describes one event's framing (its ``data`` JSON is our stream checks' business, which
-    know ``[DONE]`` and mid-stream errors); everything else unchanged."""
-    doc = openapi.build(provider)
-    for item in doc["paths"].values():
-        for op in item.values():
-            for response in op.get("responses", {}).values():
-                stream = response.get("content", {}).get("text/event-stream")
-                if stream is not None:
-                    stream["schema"] = SSE_EVENT
-    return doc
+    """The document schemathesis fuzzes: :func:`openapi.build`'s, unchanged (its
+    ``text/event-stream`` schemas describe each event as schemathesis reads them)."""
+    return openapi.build(provider)
 
 
 def routes(profile: providers.Profile) -> dict[tuple[str, str], Route]:

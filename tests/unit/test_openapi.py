@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 import schemathesis
 from openapi_spec_validator import validate
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import response_schema_conformance
 from typer.testing import CliRunner
 
 from harness import openapi, providers
 from harness.cli import app
 from harness.lint.base import walk
+from harness.mock.config import MOCK_KEY
+from harness.mock.serve import ServedMock
 
 # (method, path) pairs per provider; fal's status/result/cancel are shared by its two apps.
 OPERATIONS = {"fal": 9, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 5}
@@ -98,6 +102,12 @@ def test_responses_and_streams() -> None:
     stream = mimo["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
     assert stream["text/event-stream"]["x-event-schema"] == {
         "$ref": "#/components/schemas/openai-chat.chunk"}
+    data = stream["text/event-stream"]["schema"]["properties"]["data"]["anyOf"]
+    assert data[0] == {"const": "[DONE]"}  # openai's end marker is not JSON
+    assert [d["contentSchema"]["$ref"].rsplit("/", 1)[1] for d in data[1:]] == [
+        "openai-chat.chunk", "openai-chat.error"]
+    anthropic = mimo["/anthropic/v1/messages"]["post"]["responses"]["200"]["content"]
+    assert "[DONE]" not in json.dumps(anthropic["text/event-stream"]["schema"])
     versions = mimo["/anthropic/v1/messages"]["post"]["parameters"]
     assert versions[0]["name"] == "anthropic-version"
 
@@ -149,3 +159,30 @@ def test_unknown_provider_lists_the_known_ones() -> None:
 def test_a_server_that_is_not_a_url_names_the_flag() -> None:
     result = CliRunner().invoke(app, ["openapi", "wavespeed", "--server", "not a url"])
     assert result.exit_code == 2 and "--server 'not a url'" in result.output
+
+
+STREAMS = [("/v1/chat/completions", {"api-key": MOCK_KEY}, {}),
+           ("/anthropic/v1/messages", {"x-api-key": MOCK_KEY}, {"max_tokens": 8})]
+
+
+@pytest.mark.parametrize(("path", "auth", "extra"), STREAMS, ids=["openai", "anthropic"])
+def test_schemathesis_accepts_valid_streams_and_rejects_broken_ones(
+        served_mock: ServedMock, path: str, auth: dict[str, str], extra: dict[str, Any]) -> None:
+    """Issue 15: ``{type: string}`` made schemathesis fail every streamed 200 (ST108)."""
+    base = f"{served_mock.url}/mimo"
+    operation = schemathesis.openapi.from_dict(openapi.build("mimo", server=base))[path]["POST"]
+    body = {"model": "mimo-v2-omni", "stream": True, **extra,
+            "messages": [{"role": "user", "content": "hi"}]}
+    case = operation.Case(body=body, headers=auth)
+    response = case.call(base_url=base)
+    assert response.status_code == 200
+    assert response.headers["content-type"][0].startswith("text/event-stream")
+    case.validate_response(response, checks=[response_schema_conformance])
+    # The same stream with one event's field retyped must fail: the data is really checked.
+    broken = re.sub(rb'"index":\s*0', b'"index":"zero"', response.content, count=1)
+    assert broken != response.content
+    tampered = type(response)(200, response.headers, broken, response.request, response.elapsed,
+                              response.verify)
+    with pytest.raises(FailureGroup) as failed:
+        case.validate_response(tampered, checks=[response_schema_conformance])
+    assert [e.code for e in failed.value.exceptions] == ["ST108"]
