@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pybase64
 
+from harness import containers
 from harness.errors import UsageError
 from harness.findings import Finding, Severity
 
@@ -103,6 +105,7 @@ class Payload:
     encoded_chars: int  # length of the base64 text, data: header excluded; 0 for a url
     url: str | None
     sha256: str  # hex of the decoded bytes; "" for a url
+    defect: str | None = None  # why the file is not whole (harness.containers), None if it is
 
     @property
     def detected_mime(self) -> str | None:
@@ -203,21 +206,31 @@ def parse(value: str) -> Payload:
         fmt = _EXTENSIONS.get(ext)
         return Payload("url", None, fmt, _KIND.get(fmt or "", MediaKind.UNKNOWN), 0, 0, value, "")
     source, declared, start = _split(value)
-    digest, size, head = hashlib.sha256(), 0, b""
-    for chunk in _chunks(value, start):
-        if not head:
-            head = chunk[:64]
-        digest.update(chunk)
-        size += len(chunk)
+    digest, size = hashlib.sha256(), 0
+    chunks = _chunks(value, start)
+    first = next(chunks, b"")
+    fmt = sniff(first[:64])
+
+    def counted() -> Iterator[bytes]:
+        nonlocal size
+        for chunk in itertools.chain((first,), chunks):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+
+    stream = counted()
+    broken = containers.defect(fmt, stream) if fmt else None
+    for _ in stream:  # what follows the end marker still counts towards size and hash
+        pass
     if size == 0:
         raise MediaError("empty media payload: base64 decodes to 0 bytes")
-    fmt = sniff(head)
     if fmt:
         kind = _KIND[fmt]
     else:  # raw PCM audio has no magic bytes: fall back on what the sender declared
         top = (declared or "").split("/")[0]
         kind = MediaKind(top) if top in ("image", "video", "audio") else MediaKind.UNKNOWN
-    return Payload(source, declared, fmt, kind, size, len(value) - start, None, digest.hexdigest())
+    return Payload(source, declared, fmt, kind, size, len(value) - start, None, digest.hexdigest(),
+                   broken)
 
 
 def decoded(value: str) -> bytes:
@@ -282,6 +295,8 @@ def check(value: str, limits: MediaLimits, *, expect: MediaKind | None = None,
         if p.declared_mime and p.format and declared_fmt != p.format:
             add("mime-mismatch", f"declared MIME {p.declared_mime} but the bytes are "
                                  f"{p.format} ({p.detected_mime})")
+        if p.defect is not None:
+            add("corrupt", f"the {p.format} file is not whole: {p.defect}")
         # Raw PCM (the realtime API's audio) has no magic bytes, so only non-audio needs one.
         if p.format is None and MediaKind.AUDIO not in (p.kind, expect):
             add("unknown-format", f"bytes match no known media format (declared "

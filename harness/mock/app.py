@@ -3,16 +3,16 @@
 Each provider API is mounted at ``/{provider}[/{host}]{documented base path}`` (for example
 ``/modelbest/v1``, ``/mimo/anthropic``, ``/wavespeed``, ``/fal/queue``) and the provider's own
 paths follow unchanged, so an SDK only needs its base URL pointed here. Which routes an API
-gets is decided by its protocol's handler module; faults wrap each mount. ``/_harness/health``
-and ``/_harness/providers`` describe the running mock for humans and scripts;
-``/_harness/journal`` and ``/_harness/fault`` serve it as a gateway's upstream
-(:mod:`harness.mock.journaling`).
+gets is decided by its protocol's handler module; faults wrap each mount. ``/_harness/health``,
+``/_harness/providers``, ``/_harness/webhooks`` (every webhook delivery attempt) and
+``/_harness/state`` (items and bytes held per provider) describe the running mock for humans,
+scripts and checks; ``/_harness/journal`` and ``/_harness/fault`` serve it as a gateway's
+upstream (:mod:`harness.mock.journaling`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from itertools import count
@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness import __version__, providers
@@ -31,6 +31,7 @@ from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
 from harness.mock.errors import error_response
+from harness.mock.shield import ProtocolAt, Shield, protocol_lookup
 from harness.mock.validation import short
 
 # protocol -> module under harness.mock whose ``routes(ctx, host)`` serves it
@@ -60,14 +61,17 @@ def base_urls(root: str, names: Iterable[str] | None = None) -> dict[str, dict[s
 
 
 class Recorder:
-    """Logs every request into the app's bounded ``state.seen`` (health checks excluded)."""
+    """Logs every request into the app's bounded ``state.seen`` (health checks excluded), and
+    makes sure the state's background sweep runs on the loop serving it."""
 
-    def __init__(self, app: ASGIApp, seen: deque[Seen]) -> None:
-        self.app, self.seen = app, seen
+    def __init__(self, app: ASGIApp, state: MockState) -> None:
+        self.app, self.state = app, state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/_harness/"):
-            self.seen.append(Seen.of(scope))
+        if scope["type"] in ("http", "websocket"):
+            self.state.sweeper.ensure_running()
+            if not scope["path"].startswith("/_harness/"):
+                self.state.seen.append(Seen.of(scope))
         await self.app(scope, receive, send)
 
 
@@ -80,19 +84,17 @@ class _Mount(Mount):
         self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
 
 
-def _refusals(grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]],
-              seed: int) -> dict[Any, Callable[..., Any]]:
+def _refusals(protocol_at: ProtocolAt, seed: int) -> dict[Any, Callable[..., Any]]:
     """Starlette's own 404/405 answers (plain text) in the error shape of the API whose prefix
     the path is under: an unknown path, or a wrong method; and a client gone mid-body, quietly."""
-    prefixes = sorted(((p, proto) for p, (proto, _, _) in grouped.items()), key=lambda kv: -len(kv[0]))
     ids = count(1)
 
     async def refuse(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
         path = request.url.path
-        protocol = next((proto for p, proto in prefixes if path.startswith(f"{p}/")), "openai-chat")
         what = "no such endpoint" if status == 404 else "method not allowed"
-        response = error_response(protocol, status, f"{what}: {request.method} {short(path)}",
+        response = error_response(protocol_at(path), status,
+                                  f"{what}: {request.method} {short(path)}",
                                   request_id=f"req_route_{seed}_{next(ids):06d}")
         # RFC 9110 15.5.6: a 405 lists the allowed methods (Starlette's exception carries them).
         response.headers.update(getattr(exc, "headers", None) or {})
@@ -122,10 +124,13 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                 prefix = api.mock_prefix(host)
                 _, routes, _ = grouped.setdefault(prefix, (api.protocol.name, [], profile))
                 routes.extend(handler(api.protocol.name)(ctx, host))
-    refusals = _refusals(grouped, config.seed)
+    protocol_at = protocol_lookup({p: proto for p, (proto, _, _) in grouped.items()})
+    refusals = _refusals(protocol_at, config.seed)
     mounts: list[BaseRoute] = [
         _Mount(prefix, app=faults.FaultMiddleware(
-            Starlette(routes=routes, exception_handlers=refusals), protocol=protocol,
+            # A Router, not a Starlette app: its misses and crashes must reach the outer app's
+            # refusals and Shield, not a nested ServerErrorMiddleware's plain-text 500.
+            Router(routes=routes), protocol=protocol,
             server=server_fault, seed=config.seed,
             catalogue=profile.errors, runtime=lambda: state.runtime_fault))
         for prefix, (protocol, routes, profile) in sorted(grouped.items(), key=lambda kv: -len(kv[0]))
@@ -139,16 +144,30 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
         root = config.public_url or str(request.base_url)
         return JSONResponse(base_urls(root, selected))
 
+    async def webhook_log(request: Request) -> JSONResponse:
+        return JSONResponse(list(state.webhooks))
+
+    async def stored(request: Request) -> JSONResponse:
+        kinds = ("jobs", "uploads", "sessions")
+        return JSONResponse({"bytes": state.stored_bytes(), "providers": {
+            name: {k: {"items": len(s), "bytes": s.bytes} for k, s in zip(kinds, p.stores,
+                                                                          strict=True)}
+            for name, p in state.partitions.items()}})
+
     journaled = [(api.mock_prefix(host), providers.get(name), api) for name in selected
                  for api in providers.get(name).apis for host in api.base_urls]
     app = Starlette(routes=[Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls),
+                            Route("/_harness/webhooks", webhook_log),
+                            Route("/_harness/state", stored),
                             *journaling.routes(state), *mounts],
-                    middleware=[Middleware(Recorder, seen=state.seen),
+                    middleware=[Middleware(Shield, protocol_at=protocol_at),
+                                Middleware(Recorder, state=state),
                                 Middleware(journaling.Recorder, state=state, apis=journaled),
                                 Middleware(AdvisoryMiddleware)],
                     exception_handlers=refusals)
     app.state.mock = state
+    app.state.protocol_at = protocol_at  # the served mock answers unparseable requests with it
     edits = defects.parse(config.defects)
     if edits:  # only a deliberately broken mock pays for buffering every exchange
         app.add_middleware(defects.Rewrite, response=defects.combine(edits))

@@ -1,7 +1,7 @@
 """Uploaded files for the mock's storage flows (WaveSpeed media uploads, fal's CDN).
 
 Both providers let a client upload bytes and then hand out a public URL for them; the mock
-keeps the bytes in the shared, bounded ``ctx.state.uploads`` store and serves them back on
+keeps the bytes in its provider's bounded ``ctx.part.uploads`` store and serves them back on
 GET without auth, as a CDN would. Bodies are read incrementally and refused as soon as they
 pass the limit, so a 1 GB upload never sits in memory. A file's size limit is the profile's
 enforced limit for the kind its MIME type names (image, video), else the largest it has, else
@@ -62,20 +62,20 @@ async def read_limited(request: Request, limit: int | None) -> bytes | None:
 
 
 def _key(ctx: MockContext, blob_id: str) -> str:
-    return f"blob:{ctx.profile.name}:{blob_id}"
+    return f"blob:{blob_id}"
 
 
 def save(ctx: MockContext, blob_id: str, data: bytes) -> None:
-    ctx.state.uploads.put(_key(ctx, blob_id), data)
+    ctx.part.uploads.put(_key(ctx, blob_id), data)
 
 
 def exists(ctx: MockContext, blob_id: str) -> bool:
-    return ctx.state.uploads.get(_key(ctx, blob_id)) is not None
+    return ctx.part.uploads.get(_key(ctx, blob_id)) is not None
 
 
 def serve(ctx: MockContext, blob_id: str, filename: str) -> Response:
     """The stored bytes, or the provider's 404 when they are unknown or expired."""
-    data = ctx.state.uploads.get(_key(ctx, blob_id))
+    data = ctx.part.uploads.get(_key(ctx, blob_id))
     if data is None:
         return ctx.error(404, f"file {blob_id!r} not found (never uploaded, or expired)")
     fmt = media.sniff(data[:64])

@@ -27,12 +27,25 @@ class MockConfig:
     # Session limits (300 s/600 s), audio pacing and output chunk length are multiplied by this.
     realtime_time_scale: float = 0.01
     realtime_context_tokens: int = 8192
+    # Undocumented by ModelBest; 16 MiB is what uvicorn enforced before, now answered with an
+    # error event before the 1009 close (the server's own cap sits above, see shield.WS_WIRE_MAX)
+    realtime_max_frame_bytes: int = 16 * 1024 * 1024
+    # State is kept per provider, bounded by count, age and bytes (harness.mock.store); the
+    # byte budgets fit the largest single upload a profile allows (100 MB video) twice over.
     store_max_items: int = 2048
     store_ttl_s: float = 900.0
+    upload_budget_bytes: int = 256 * 1024 * 1024  # uploaded files, per provider
+    job_budget_bytes: int = 32 * 1024 * 1024  # jobs with their inputs and results, per provider
+    session_budget_bytes: int = 8 * 1024 * 1024  # realtime session records, per provider
+    journal_budget_bytes: int = 8 * 1024 * 1024  # the request log and the webhook log, each
+    sweep_interval_s: float = 5.0  # how often expired state is dropped without new traffic
     faults: str = ""  # server-wide fault profile, see harness.mock.faults
     defects: str = ""  # planted contract defects, see harness.mock.defects
     public_url: str | None = None  # absolute base advertised in fal/WaveSpeed URLs
-    webhook_timeout_s: float = 5.0
+    webhook_timeout_s: float = 5.0  # per attempt; fal documents none
+    webhook_retry_span_s: float = 72.0  # fal: 10 retries "in the span of 2 hours", x 0.01 scale
+    webhook_concurrency: int = 8  # deliveries in flight at once
+    webhook_queue_max: int = 1024  # deliveries waiting; past it they are dropped (and logged)
     # Enforce advisory limits (no document states them) as errors and read ambiguous units
     # ("10 MB") strictly; by default they are accepted and reported (harness.mock.advisory).
     strict: bool = False

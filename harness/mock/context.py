@@ -8,7 +8,6 @@ own error shape. Handlers stay small: they decide what to answer, not how to fai
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import count
@@ -24,12 +23,13 @@ from harness.media import Payload
 from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
+from harness.mock.edge import parse_json
 from harness.mock.errors import error_response
 from harness.mock.faults import RuntimeFault
-from harness.mock.journaling import Journal
-from harness.mock.shared_store import DiskStore
-from harness.mock.store import BoundedStore
-from harness.mock.validation import MediaItem, Problem, media_payloads, parse_json, schema_problem
+from harness.mock.journaling import Journal as Exchanges
+from harness.mock.store import Budget, Journal, Partition, Sweeper
+from harness.mock.validation import MediaItem, Problem, media_payloads, schema_problem
+from harness.mock.webhooks import Deliveries
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED, Scrubber
 
@@ -64,38 +64,79 @@ class Seen:
             k: REDACTED if k in CREDENTIAL_HEADERS else v for k, v in headers.items()}))
 
 
+def _seen_bytes(seen: Seen) -> int:
+    return len(seen.path) + sum(len(k) + len(v) for k, v in seen.headers.items())
+
+
+def _approx_bytes(value: Any) -> int:
+    """A stored object's size as it reports it (``nbytes``); 256 for one that does not."""
+    return int(getattr(value, "nbytes", 256))
+
+
 @dataclass
 class MockState:
-    """State shared by every handler of one app: bounded, so a long run stays flat."""
+    """State shared by every handler of one app: per provider and bounded, so a long run (or
+    a flood) stays flat. See :mod:`harness.mock.store` for the budgets."""
 
     config: MockConfig
-    jobs: BoundedStore[Any] | DiskStore[Any]
-    uploads: BoundedStore[bytes] | DiskStore[bytes]
-    sessions: BoundedStore[Any]
-    webhooks: list[dict[str, Any]]  # delivery log (bounded by the handler that appends)
+    partitions: dict[str, Partition]
     # What reached the app, newest last: lets a test count an SDK's retries or see its headers.
-    seen: deque[Seen] = field(default_factory=lambda: deque(maxlen=2048))
+    seen: Journal[Seen]
+    webhooks: Journal[dict[str, Any]]  # one entry per delivery attempt (harness.mock.webhooks)
+    deliveries: Deliveries
+    sweeper: Sweeper
     # Error messages quote client input ("model 'x' does not exist"); a key pasted into a field
     # must not come back, so every message passes through this first.
     scrubber: Scrubber = field(default_factory=lambda: Scrubber(()))
     # Every request and its answer, for the gateway checks (bounded by the config).
-    journal: Journal = field(default_factory=lambda: Journal(1024, 4 * 1024 * 1024))
+    journal: Exchanges = field(default_factory=lambda: Exchanges(1024, 4 * 1024 * 1024))
     # A fault set at run time (PUT /_harness/fault): wins over the server's, not the header's.
     runtime_fault: RuntimeFault | None = None
+    # Realtime sessions now open, so a server shutting down can close each the documented way.
+    live: set[Any] = field(default_factory=set)
 
     @classmethod
     def create(cls, config: MockConfig) -> MockState:
-        def store(shared: str | None = None) -> Any:
-            if shared and config.shared_dir:  # serve --workers N: every worker sees these
-                return DiskStore(Path(config.shared_dir) / shared, config.store_max_items,
-                                 config.store_ttl_s)
-            return BoundedStore(config.store_max_items, config.store_ttl_s)
+        journal = config.journal_budget_bytes
+        webhooks: Journal[dict[str, Any]] = Journal(256, journal, lambda e: len(repr(e)))
+        partitions: dict[str, Partition] = {}
 
-        return cls(config, store("jobs"), store("uploads"), store(), [],
-                   deque(maxlen=config.store_max_items),
+        def sweep() -> None:
+            for part in list(partitions.values()):
+                for store in part.stores:
+                    store.sweep()
+
+        return cls(config, partitions, Journal(config.store_max_items, journal, _seen_bytes),
+                   webhooks, Deliveries(config, webhooks),
+                   Sweeper(sweep, config.sweep_interval_s),
                    Scrubber.from_env(extra=(*config.keys.values(), *config.extra_keys,
-                                                     MOCK_KEY)),
-                   Journal(config.journal_max_entries, config.journal_max_bytes))
+                                            MOCK_KEY)),
+                   journal=Exchanges(config.journal_max_entries, config.journal_max_bytes))
+
+    def part(self, provider: str) -> Partition:
+        """``provider``'s own stores, made on first use; with ``serve --workers N`` its jobs
+        and uploads live on disk (:mod:`harness.mock.shared_store`) so every worker sees them."""
+        found = self.partitions.get(provider)
+        if found is None:
+            c = self.config
+            shared = Path(c.shared_dir) / provider if c.shared_dir else None
+            found = self.partitions[provider] = Partition.create(
+                Budget(c.store_max_items, c.store_ttl_s, c.job_budget_bytes),
+                Budget(c.store_max_items, c.store_ttl_s, c.upload_budget_bytes),
+                Budget(c.store_max_items, c.store_ttl_s, c.session_budget_bytes), _approx_bytes,
+                shared=shared)
+        return found
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Before the server stops: live sessions get ``session.closed`` ``server_shutdown``;
+        then queued webhooks get ``grace_s`` to go out and the background sweep stops."""
+        for session in list(self.live):
+            await session.shutdown()
+        await self.deliveries.drain(grace_s)
+        await self.sweeper.stop()
+
+    def stored_bytes(self) -> int:
+        return sum(s.bytes for p in self.partitions.values() for s in p.stores)
 
 
 @dataclass
@@ -110,6 +151,11 @@ class MockContext:
     @property
     def config(self) -> MockConfig:
         return self.state.config
+
+    @property
+    def part(self) -> Partition:
+        """This provider's stores (jobs, uploads, sessions)."""
+        return self.state.part(self.profile.name)
 
     @property
     def protocol(self) -> str:

@@ -16,12 +16,15 @@ from starlette.responses import JSONResponse
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                  403: "permission_denied_error", 404: "not_found_error",
                  413: "request_too_large", 422: "invalid_request_error",
+                 431: "invalid_request_error",
                  429: "rate_limit_exceeded", 500: "server_error", 503: "service_unavailable"}
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                     403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+                    431: "invalid_request_error",
                     429: "rate_limit_error", 500: "api_error", 503: "api_error",
                     529: "overloaded_error"}
 _FAL_TYPES = {401: "authentication_error", 404: "not_found", 413: "request_too_large",
+              431: "request_too_large",
               422: "validation_error", 429: "rate_limited", 500: "internal_error",
               503: "service_unavailable"}
 

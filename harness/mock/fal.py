@@ -11,8 +11,9 @@ docs are silent: a job whose prompt holds ``[fail]`` completes with ``error`` an
 completes at once with ``error: "Request was cancelled"``, ``error_type: client_cancelled``
 and its result is 400. Any ``?fal_webhook=`` is accepted, as fal accepts its own example URL; the
 mock never calls out, so only a loopback URL is POSTed ``{request_id, gateway_request_id,
-status: OK|ERROR, payload}`` on completion (from a background task). Every attempt, and every
-webhook left undelivered, is logged in ``ctx.state.webhooks``; the latter is also an advisory. Auth is
+status: OK|ERROR, payload}`` on completion, by :mod:`harness.mock.webhooks` (shared client,
+bounded queue, fal's retries). Every attempt, and every webhook left undelivered, is logged in
+``ctx.state.webhooks``; the latter is also an advisory. Auth is
 ``Authorization: Key <key>`` on queue, run and rest; CDN uploads carry the storage token.
 """
 
@@ -23,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,12 +32,12 @@ from harness import media
 from harness.mock import blobs, generate
 from harness.mock.advisory import advise
 from harness.mock.context import MockContext
-from harness.mock.jobs import CANCEL_MESSAGE, FAIL_MESSAGE, Job, JobQueue, Phase, fails, iso_now
+from harness.mock.jobs import CANCEL_MESSAGE, FAIL_MESSAGE, Job, JobQueue, Phase, fails
 from harness.mock.validation import MediaItem, short
+from harness.mock.webhooks import Delivery
 from harness.providers import Operation
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-WEBHOOK_LOG_MAX = 256
 STATUS = {Phase.QUEUED: "IN_QUEUE", Phase.RUNNING: "IN_PROGRESS"}  # anything else: COMPLETED
 ERROR_TYPE = {Phase.FAILED: "validation_error", Phase.CANCELLED: "client_cancelled"}
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -125,21 +125,7 @@ def _queue(ctx: MockContext) -> list[BaseRoute]:
         else:
             error = CANCEL_MESSAGE if phase is Phase.CANCELLED else job.error or ""
             body |= {"status": "ERROR", "error": error, "payload": {"detail": error}}
-        entry: dict[str, Any] = {"request_id": job.id, "url": job.webhook, "status": body["status"],
-                                 "at": iso_now(), "response_status": None, "error": None}
-        try:  # trust_env=False: an HTTP(S)_PROXY variable must not route loopback calls away
-            async with httpx.AsyncClient(timeout=ctx.config.webhook_timeout_s,
-                                         trust_env=False) as client:
-                response = await client.post(str(job.webhook), json=body)
-            entry["response_status"] = response.status_code
-        except httpx.HTTPError as exc:
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-        log_webhook(entry)
-
-    def log_webhook(entry: dict[str, Any]) -> None:
-        log = ctx.state.webhooks
-        log.append(entry)
-        del log[:-WEBHOOK_LOG_MAX]
+        ctx.state.deliveries.submit(Delivery(job.id, str(job.webhook), body))
 
     def submit_for(op: Operation) -> Route:
         assert op.model is not None
@@ -156,8 +142,7 @@ def _queue(ctx: MockContext) -> list[BaseRoute]:
             job = queue.create(model_id, body, text, prompt=body["prompt"], webhook=webhook)
             if webhook is not None and (why := undeliverable(webhook)) is not None:
                 advise(why)
-                log_webhook({"request_id": job.id, "url": webhook, "status": None, "at": iso_now(),
-                             "response_status": None, "error": None, "skipped": why})
+                ctx.state.deliveries.skip(Delivery(job.id, webhook, {}), why)
             elif webhook is not None:
                 queue.when_done(job, deliver)
             return JSONResponse({"request_id": job.id, "gateway_request_id": job.id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -66,6 +67,10 @@ def parse(spec: str, where: str = "--faults") -> Fault:
                 int(raw) if key in ("status", "cut", "ws_drop") else float(raw))
         except ValueError:
             raise UsageError(f"{where}: fault {name!r} needs a number, got {raw!r}") from None
+    for key, value in values.items():  # "nan", "inf" and "-5" parse as floats too
+        if isinstance(value, (int, float)) and not 0 <= value < math.inf:
+            raise UsageError(f"{where}: fault {key.replace('_', '-')!r} must be a finite "
+                             f"number >= 0, got {value!r}")
     fault = Fault(**values)
     if fault.status is not None and not 400 <= fault.status <= 599:
         raise UsageError(f"{where}: status must be 400..599, got {fault.status}")

@@ -8,8 +8,8 @@ instead of succeeded, so clients can test their handling of a failed prediction 
 fault header; a cancelled job ends *cancelled* at once. Sync jobs (WaveSpeed's
 ``enable_sync_mode``) are terminal when created. Ids are a pure function of (seed, provider,
 counter), so the same run of requests gives the same ids (a worker of ``serve --workers N``
-adds its name, so siblings never mint the same id). Jobs live in the shared, bounded
-``ctx.state.jobs`` store; :meth:`JobQueue.when_done` runs a callback (fal's webhook) once a
+adds its name, so siblings never mint the same id). Jobs live in their provider's bounded
+``ctx.part.jobs`` store; :meth:`JobQueue.when_done` runs a callback (fal's webhook) once a
 job is terminal, on the running event loop.
 """
 
@@ -85,6 +85,11 @@ class Job:
     inference_ms: int = 0
 
     @property
+    def nbytes(self) -> int:
+        """Roughly what the job holds (its byte budget counts this): input and output."""
+        return 512 + len(self.output) + len(repr(self.input))
+
+    @property
     def total_steps(self) -> int:
         return 0 if self.sync else QUEUED_STEPS + RUNNING_STEPS
 
@@ -137,11 +142,11 @@ class JobQueue:
                   self.clock(), step_s, error=FAIL_MESSAGE if fails(prompt) else None,
                   webhook=webhook, sync=sync,
                   inference_ms=int(RUNNING_STEPS * step_s * 1000) + len(output) % 97)
-        self.ctx.state.jobs.put(self._key(job.id), job)
+        self.ctx.part.jobs.put(self._key(job.id), job)
         return job
 
     def get(self, job_id: str) -> Job | None:
-        job = self.ctx.state.jobs.get(self._key(job_id))
+        job = self.ctx.part.jobs.get(self._key(job_id))
         return job if isinstance(job, Job) else None
 
     def phase(self, job: Job) -> Phase:
@@ -152,7 +157,7 @@ class JobQueue:
         if self.phase(job).terminal:
             return False
         job.cancelled = True
-        self.ctx.state.jobs.put(self._key(job.id), job)  # a shared store holds a copy
+        self.ctx.part.jobs.put(self._key(job.id), job)  # a shared store holds a copy
         return True
 
     def when_done(self, job: Job, callback: Callable[[Job], Awaitable[None]]) -> None:
@@ -170,5 +175,4 @@ class JobQueue:
         task.add_done_callback(self._tasks.discard)
 
     def _key(self, job_id: str) -> str:
-        # One store serves every provider; the key keeps their ids apart.
-        return f"job:{self.ctx.profile.name}:{job_id}"
+        return f"job:{job_id}"

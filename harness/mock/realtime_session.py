@@ -6,8 +6,11 @@ init event (``session.init`` / ``session.update``) may start it, input before th
 count towards the context (``kv_cache_length``) until ``session.close`` (``stopped``), the
 mode's time limit (``timeout``) or a full context (``context_full``) sends ``session.closed``
 and a normal close. Client mistakes answer an ``error`` frame and the session lives on;
-capacity errors close with 1013, an unparseable frame with 1003, the ``ws_drop`` fault drops the
-connection without a word. Output is a pure function of the input and the seed.
+capacity errors close with 1013, an unparseable frame with 1003, an oversize one with 1009 after
+an error event, the ``ws_drop`` fault drops the connection without a word. A server shutting
+down sends ``session.closed`` ``server_shutdown`` and closes 1001; a failure of the mock itself
+sends ``session.closed`` ``error`` and closes 1011 (both reasons are documented). Output is a
+pure function of the input and the seed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -22,7 +26,7 @@ from typing import Any, NoReturn
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from harness.media import MediaLimits
-from harness.mock import faults, generate
+from harness.mock import edge, faults, generate
 from harness.mock.context import MockContext
 from harness.mock.realtime_input import (
     PROMPT_OVERHEAD,
@@ -41,7 +45,10 @@ from harness.mock.realtime_wire import (
     AT_CONNECT,
     AT_INIT,
     CLOSE_ABNORMAL,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
     CLOSE_NORMAL,
+    CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED,
     SIMULATED_MESSAGES,
@@ -50,6 +57,8 @@ from harness.mock.realtime_wire import (
     Wire,
 )
 from harness.mock.validation import short
+
+log = logging.getLogger("harness.mock")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +73,7 @@ class Options:
 
 @dataclass
 class SessionRecord:
-    """What the mock remembers of a session (in ``ctx.state.sessions``, bounded)."""
+    """What the mock remembers of a session (in ``ctx.part.sessions``, bounded)."""
 
     session_id: str
     mode: str
@@ -74,6 +83,10 @@ class SessionRecord:
     turns: int = 0
     events_sent: int = 0
     ended: str | None = None  # a session.closed reason, or dropped / client_disconnected / a code
+
+    @property
+    def nbytes(self) -> int:
+        return 256 + len(self.system_prompt)
 
 
 class _Ended(Exception):
@@ -98,8 +111,10 @@ class Session:
         self.sent = 0
         self.deadline = math.inf
         self.loop = asyncio.get_running_loop()
+        self.stopping = False
 
     async def run(self) -> None:
+        self.ctx.state.live.add(self)
         try:
             await self._serve()
         except _Drop:
@@ -113,6 +128,26 @@ class Session:
             self._end("client_disconnected")
         except _Ended:
             pass
+        except Exception:
+            if self.stopping:  # the server closed the socket under a send: expected
+                return
+            log.exception("realtime session %s failed", self.number)
+            await self._close_quietly("error", CLOSE_INTERNAL)
+        finally:
+            self.ctx.state.live.discard(self)
+
+    async def shutdown(self) -> None:
+        """The server is stopping: ``session.closed`` ``server_shutdown``, then close 1001."""
+        self.stopping = True
+        await self._close_quietly("server_shutdown", CLOSE_GOING_AWAY)
+
+    async def _close_quietly(self, reason: str, code: int) -> None:
+        """End the session with ``session.closed`` ``reason`` (documented: ``error`` and
+        ``server_shutdown`` too) and close ``code``; the socket may be gone already."""
+        self._end(reason)
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(json.dumps(self.wire.closed(reason), separators=(",", ":")))
+            await self.ws.close(code, reason)
 
     async def _serve(self) -> None:
         if self.fault.ws_drop == 0:
@@ -123,9 +158,8 @@ class Session:
         # The clock starts when the session holds a worker, i.e. at queue_done.
         self.deadline = self.loop.time() + self.limits.session_s(self.mode)
         while True:
-            event = await self._next_event()
             try:
-                await self._handle(event)
+                await self._handle(await self._next_event())
             except RealtimeError as err:
                 await self.fail(err)
 
@@ -154,11 +188,24 @@ class Session:
         if text is None:
             self._end("unparseable_frame")
             await self.close(CLOSE_UNSUPPORTED, "binary frame; send JSON text")
+        size = len(text) if text.isascii() else len(text.encode())
+        if size > self.ctx.config.realtime_max_frame_bytes:
+            await self.fail(RealtimeError("invalid_payload", f"frame is {size} bytes, over the "
+                                          f"{self.ctx.config.realtime_max_frame_bytes}-byte limit"))
+            self._end("frame_too_large")
+            await self.close(CLOSE_TOO_BIG, "frame too large")
         try:
-            return json.loads(text)
+            event = edge.loads(text)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self._end("unparseable_frame")
             await self.close(CLOSE_UNSUPPORTED, "frame is not valid JSON")
+        found = edge.flaw(event)
+        if found is not None and found.not_json:
+            self._end("unparseable_frame")
+            await self.close(CLOSE_UNSUPPORTED, f"frame is not valid JSON: {found.pointer}"[:120])
+        if found is not None:  # encodable JSON is the frame's payload problem, not its syntax
+            raise RealtimeError("invalid_payload", found.message)
+        return event
 
     async def _handle(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -194,7 +241,7 @@ class Session:
         prompt_length = PROMPT_OVERHEAD + generate.count_tokens(self.setup.system_prompt)
         self.record = SessionRecord(sid, self.mode, self.wire.revision, self.setup.system_prompt,
                                     prompt_length, events_sent=self.sent)
-        self.ctx.state.sessions.put(sid, self.record)
+        self.ctx.part.sessions.put(sid, self.record)
         await self.emit(self.wire.created(sid, prompt_length))
 
     async def _input(self, event: dict[str, Any]) -> None:
@@ -299,4 +346,4 @@ class Session:
     def _end(self, how: str) -> None:
         if self.record is not None and self.record.ended is None:
             self.record.ended = how
-            self.ctx.state.sessions.put(self.record.session_id, self.record)
+            self.ctx.part.sessions.put(self.record.session_id, self.record)

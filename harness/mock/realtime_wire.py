@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001  # RFC 6455: the server is going down (session.closed server_shutdown)
 CLOSE_UNSUPPORTED = 1003  # documented: an unparseable frame
 CLOSE_POLICY = 1008  # ours: a handshake the server will not serve (bad mode, revision, parameter)
+CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big", after an error event saying how big
 CLOSE_TRY_AGAIN = 1013  # documented: the capacity errors below
+CLOSE_INTERNAL = 1011  # RFC 6455: the server failed (session.closed error)
 CLOSE_ABNORMAL = 1006  # what a client observes when the socket drops; never valid on the wire
 
 CLIENT_ERRORS = ("not_ready", "unknown_event", "missing_field", "invalid_payload")

@@ -5,19 +5,21 @@ contract engine's ``url`` target) need a listening server. :class:`ServedMock` r
 in a background thread on a free loopback port, waits until ``/_harness/health`` answers and
 says which base URL each provider API has; with ``tls=True`` it first makes a throwaway CA and
 a certificate for 127.0.0.1/localhost with trustme (fal-client only speaks https). The
-command serves in the foreground, prints the same URLs, and stops on Ctrl-C without a
-traceback.
+command serves in the foreground, prints the same URLs, and stops on Ctrl-C or SIGTERM with
+exit status 0: realtime sessions closed the documented way, streams given :data:`GRACE_S`
+to finish, the TLS folder (CA and server key) removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -27,9 +29,10 @@ import uvicorn
 
 from harness import providers
 from harness.errors import UsageError
-from harness.mock import defects, faults
+from harness.mock import defects, faults, shield
 from harness.mock.app import base_urls, build_app
 from harness.mock.config import MOCK_KEY, MockConfig
+from harness.mock.context import MockState
 
 GRACE_S = 2  # open streams get this many seconds to finish when the server stops
 
@@ -50,6 +53,28 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, stopping the way the mock's clients are promised: realtime sessions first get
+    ``session.closed`` ``server_shutdown`` (uvicorn alone would close them 1012 without a
+    word), open streams get the grace period to finish, queued webhooks go out, and a stop
+    by SIGTERM or SIGINT is a clean exit (uvicorn re-raises the signal after its graceful
+    shutdown, which made ``serve`` exit 143 and skip removing the ``--tls`` key folder)."""
+
+    def __init__(self, config: uvicorn.Config, state: MockState) -> None:
+        super().__init__(config)
+        self.state = state
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.state.shutdown(GRACE_S)
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()  # handled: stopping was what the signal asked for
+
+
 class ServedMock:
     """The mock app behind uvicorn in a daemon thread; use as a context manager or ``.close()``."""
 
@@ -67,9 +92,10 @@ class ServedMock:
         bound_port = self._sock.getsockname()[1]
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
-        self._server = uvicorn.Server(uvicorn.Config(
+        self._server = _Server(uvicorn.Config(
             self.app, log_level=log_level, lifespan="off", ssl_certfile=self.certfile,
-            timeout_graceful_shutdown=GRACE_S, access_log=False))
+            timeout_graceful_shutdown=GRACE_S, access_log=False, **shield.server_limits()),
+            self.app.state.mock)
         self._thread: threading.Thread | None = None
 
     def _make_certs(self) -> str:
@@ -134,11 +160,10 @@ class ServedMock:
         return apis[label]
 
     def serve_forever(self) -> None:
-        """Serve in the calling (main) thread until Ctrl-C or SIGTERM; then close."""
+        """Serve in the calling (main) thread until Ctrl-C or SIGTERM; then close (which
+        removes the TLS folder)."""
         try:
             self._server.run(sockets=[self._sock])
-        except KeyboardInterrupt:
-            pass  # uvicorn has shut down gracefully, then re-raised SIGINT for the default handler
         finally:
             self.close()
 

@@ -27,12 +27,13 @@ SWEEP_EVERY = 64  # puts between two sweeps of the folder (a sweep lists every f
 
 
 class DiskStore(Generic[V]):
-    def __init__(self, folder: str | Path, max_items: int, ttl_s: float) -> None:
+    def __init__(self, folder: str | Path, max_items: int, ttl_s: float, *,
+                 max_bytes: int | None = None) -> None:
         if max_items < 1 or ttl_s <= 0:
             raise ValueError("DiskStore needs max_items >= 1 and ttl_s > 0")
         self.folder = Path(folder)
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.max_items, self.ttl_s = max_items, ttl_s
+        self.max_items, self.ttl_s, self.max_bytes = max_items, ttl_s, max_bytes
         self.evicted = 0
         self._puts = 0
 
@@ -44,9 +45,12 @@ class DiskStore(Generic[V]):
         with os.fdopen(fd, "wb") as f:
             # pickle is safe here: only this mock's own processes can write the folder
             pickle.dump((key, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+            size = f.tell()
         os.replace(tmp, self._path(key))
         self._puts += 1
-        if self._puts % SWEEP_EVERY == 0:
+        # A big file (an upload) may tip the byte budget: sweep now rather than 64 puts later.
+        big = self.max_bytes is not None and size * SWEEP_EVERY > self.max_bytes
+        if big or self._puts % SWEEP_EVERY == 0:
             self._sweep()
 
     def get(self, key: str) -> V | None:
@@ -67,30 +71,46 @@ class DiskStore(Generic[V]):
         self._path(key).unlink(missing_ok=True)
         return value
 
-    def _entries(self) -> list[tuple[float, Path]]:
+    def _entries(self) -> list[tuple[float, int, Path]]:
         out = []
         for path in self.folder.iterdir():
             if path.name.startswith(".tmp-"):
                 continue
             try:
-                out.append((path.stat().st_mtime, path))
+                stat = path.stat()
             except FileNotFoundError:  # another worker removed it meanwhile
                 continue
+            out.append((stat.st_mtime, stat.st_size, path))
         return sorted(out)
+
+    @property
+    def bytes(self) -> int:
+        """What the folder holds (pickled sizes: the byte budget counts these)."""
+        return sum(size for _, size, _ in self._entries())
+
+    def sweep(self) -> int:
+        """Drop what is expired, over the item count or over the byte budget; how many went."""
+        before = self.evicted
+        self._sweep()
+        return self.evicted - before
 
     def _sweep(self) -> None:
         entries, now = self._entries(), time.time()
-        for i, (born, path) in enumerate(entries):
-            if len(entries) - i <= self.max_items and now - born <= self.ttl_s:
+        total = sum(size for _, size, _ in entries)
+        for i, (born, size, path) in enumerate(entries):
+            over_bytes = self.max_bytes is not None and total > self.max_bytes and i < len(
+                entries) - 1
+            if len(entries) - i <= self.max_items and now - born <= self.ttl_s and not over_bytes:
                 break
             path.unlink(missing_ok=True)
+            total -= size
             self.evicted += 1
 
     def __len__(self) -> int:
         return len(self._entries())
 
     def __iter__(self) -> Iterator[str]:
-        for _, path in self._entries():
+        for _, _, path in self._entries():
             try:
                 with path.open("rb") as f:
                     yield pickle.load(f)[0]

@@ -16,14 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema
-import orjson
 from jsonschema.exceptions import ValidationError
 
 from harness import media, schemas
 from harness.mock import accept, base64_pattern
 
 MAX_ECHO = 80  # characters of a client value a message may quote
-_ORJSON_MAX = 1 << 20  # bytes: larger bodies are parsed by json (see parse_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,49 +44,6 @@ class MediaItem:
 def short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}... ({len(text)} chars)"
-
-
-def parse_json(raw: bytes | bytearray, status: int = 400) -> Any | Problem:
-    """The parsed body, or the problem with it; a bytearray is emptied once it is decoded.
-
-    orjson parses bodies up to 1 MiB (5x json's speed on a small chat); what it refuses (NaN,
-    lone surrogates, a BOM, over-deep nesting, invalid JSON) or reads differently (integers
-    past 64 bits become floats) goes to json, whose verdicts and messages clients have always
-    seen. Larger bodies go to json directly: orjson's parser reserves ~13x its input (173 MB
-    for a 10 MB image), json holds the text and the parsed value (2x), and the caller's
-    buffer is released as soon as the text is decoded, so it is not a third copy."""
-    if not raw or raw.isspace():
-        return Problem(status, "request body is empty; expected a JSON object")
-    if len(raw) <= _ORJSON_MAX:
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            if not _has_huge_float(parsed):
-                return parsed
-    try:
-        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads(bytes)
-        if isinstance(raw, bytearray):
-            raw.clear()
-        return json.loads(text)
-    except RecursionError:  # thousands of nested arrays: a client error, not a server crash
-        return Problem(status, "request body is nested too deeply to parse")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(
-            exc, json.JSONDecodeError) else ""
-        return Problem(status, f"request body is not valid JSON{where}: {short(str(exc))}")
-
-
-def _has_huge_float(node: Any) -> bool:
-    """Whether orjson may have turned an integer past 64 bits into a float (json keeps it)."""
-    if isinstance(node, float):
-        return abs(node) >= 2.0**63
-    if isinstance(node, dict):
-        return any(_has_huge_float(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_huge_float(v) for v in node)
-    return False
 
 
 def _brief(instance: Any) -> str:

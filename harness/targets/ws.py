@@ -10,6 +10,7 @@ how a session ends without knowing which kind of connection it holds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -174,10 +175,15 @@ class SocketSession:
         self._conn = conn
 
     def send_json(self, data: Any) -> None:
-        self._conn.send(json.dumps(data, ensure_ascii=False))
+        self.send_text(json.dumps(data, ensure_ascii=False))
 
     def send_text(self, data: str) -> None:
-        self._conn.send(data)
+        # A server may close right after accepting (queue_full): the frame is then lost, but
+        # what the server sent before its close is still queued here, and the next receive
+        # must hand that out (error event first, then the close), as the in-process session
+        # does. Raising here would hide the events behind a send error.
+        with contextlib.suppress(ConnectionClosed):
+            self._conn.send(data)
 
     def receive_json(self, timeout: float = 5.0) -> Any:
         wait, cut = deadlines.capped(timeout)

@@ -26,6 +26,7 @@ from harness.checks.exchange import parse_sse
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.transport import httpx_sync_transport
+from harness.strategies import of_size
 
 AUTH = {"modelbest": {"Authorization": f"Bearer {MOCK_KEY}"}, "mimo": {"api-key": MOCK_KEY},
         "local": {}}
@@ -384,7 +385,7 @@ def test_mimo_answers_its_documented_tool_role_message(client: httpx.Client) -> 
 
 
 def test_ten_mb_exactly_is_accepted(client: httpx.Client) -> None:
-    exact = media.data_url(BIG_PNG[:TEN_MB])
+    exact = media.data_url(of_size("png", TEN_MB))
     r = post(client, "modelbest", with_image(exact, "MiniCPM-o-4.5"))
     assert r.status_code == 200 and "png 10.0 MB image" in r.json()["choices"][0]["message"]["content"]
 

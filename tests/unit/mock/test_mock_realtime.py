@@ -236,7 +236,7 @@ def test_same_seed_same_bytes_and_sessions_recorded() -> None:
             with started(c, "mode=video") as conn:
                 conn.send({"type": "input.append", "input": {"audio": pcm(), "video_frames": [image()]}})
                 conn.send({"type": "session.close"})
-                record = c.app.state.mock.sessions.get(conn.events[1]["session_id"])
+                record = c.app.state.mock.part("modelbest").sessions.get(conn.events[1]["session_id"])
                 assert record.ended == "stopped" and record.turns == 1 and record.events_sent == len(
                     conn.events)
                 return conn.events
@@ -390,7 +390,8 @@ def test_session_timeout_with_scaled_limit() -> None:
             assert conn.event() == {"type": "session.closed", "reason": "timeout"}
             assert time.monotonic() - t0 < 1.0
             assert conn.closed().code == 1000
-            assert c.app.state.mock.sessions.get(conn.events[1]["session_id"]).ended == "timeout"
+            sessions = c.app.state.mock.part("modelbest").sessions
+            assert sessions.get(conn.events[1]["session_id"]).ended == "timeout"
 
 
 @pytest.mark.parametrize("revision", ["current", "earlier"])

@@ -209,7 +209,7 @@ async def test_job_store_stays_bounded() -> None:
                              headers=AUTH)).json()["data"]["id"] for _ in range(12)]
         first = await c.get(f"/api/v3/predictions/{ids[0]}/result", headers=AUTH)
         last = await c.get(f"/api/v3/predictions/{ids[-1]}/result", headers=AUTH)
-    assert len(app.state.mock.jobs) <= 5 and len(set(ids)) == 12
+    assert len(app.state.mock.part("wavespeed").jobs) <= 5 and len(set(ids)) == 12
     assert first.status_code == 404 and last.status_code == 200
 
 
