@@ -44,12 +44,12 @@ sys.path.insert(0, str(ROOT))
 
 from harness import media, providers  # noqa: E402
 from harness.mock.config import MOCK_KEY  # noqa: E402
+from harness.strategies.media import of_size  # noqa: E402
 
 PROVIDER, MODEL = "modelbest", "MiniCPM-V-4.6-Instruct"
 PATH = "/modelbest/v1/chat/completions"
 PRISM_PATH = "/v1/chat/completions"  # Prism serves the document's paths at its root
 TEN_MB = 10 * 1024 * 1024
-PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 SMALL = {"model": MODEL, "max_completion_tokens": 64,
          "messages": [{"role": "user", "content": "Describe a calm lake at dawn."}]}
 SCENARIOS = {"small": 16, "sse": 16, "10MB": 4}  # wrk connections
@@ -62,7 +62,8 @@ README_BEGIN, README_END = "<!-- bench_mock:begin -->", "<!-- bench_mock:end -->
 
 
 def bodies(folder: Path) -> dict[str, Path]:
-    url = media.data_url(PNG_HEAD + os.urandom(TEN_MB - len(PNG_HEAD)), "image/png")
+    # A whole PNG (the mock walks its chunks to IEND): one tEXt chunk pads it to 10 MB.
+    url = media.data_url(of_size("png", TEN_MB), "image/png")
     big = {"model": MODEL, "max_completion_tokens": 64, "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "what is this?"}]}]}
     out = {"small": SMALL, "sse": {**SMALL, "stream": True}, "10MB": big}

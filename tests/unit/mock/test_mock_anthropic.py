@@ -23,6 +23,7 @@ from harness.checks.exchange import parse_sse
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.transport import httpx_sync_transport
+from harness.strategies import of_size
 
 PATH = "/mimo/anthropic/v1/messages"
 V2 = {"Authorization": f"Bearer {MOCK_KEY}", "anthropic-version": "2026-10-21"}  # anthropic 2.x
@@ -213,10 +214,10 @@ def test_unsourced_limits_are_advisory_unless_strict(client: httpx.Client, body:
 
 def test_ambiguous_megabytes_read_leniently_unless_strict(client: httpx.Client) -> None:
     """Seed 004's "10 MB": 10,200,000 bytes pass as MiB with an advisory; strict reads 10^7."""
-    body = request(b64_block(b"\x89PNG\r\n\x1a\n" + bytes(7_500_000 - 8), "image/png"))
+    body = request(b64_block(of_size("png", 7_500_000), "image/png"))
     r = post(client, body)  # 10,000,000 base64 characters < 10 MiB, = 10^7: passes both
     assert r.status_code == 200 and "x-harness-advisory" not in r.headers
-    body = request(b64_block(b"\x89PNG\r\n\x1a\n" + bytes(7_650_000 - 8), "image/png"))
+    body = request(b64_block(of_size("png", 7_650_000), "image/png"))
     r = post(client, body)  # 10,200,000 characters: over 10^7, under 10 MiB
     assert r.status_code == 200, r.text[:300]
     assert "base64 string is 10,200,000 bytes" in r.headers["x-harness-advisory"]

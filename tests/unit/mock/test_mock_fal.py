@@ -30,6 +30,7 @@ from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.jobs import FAIL_MESSAGE
 from harness.mock.webhooks import retry_delays
+from harness.strategies import of_size
 
 pytestmark = pytest.mark.anyio
 API = providers.get("fal").api("fal-queue")
@@ -194,7 +195,7 @@ async def test_invalid_requests_get_fastapi_errors_naming_the_field(
     ({**IMAGE_INPUT, "seed": 3}, "seed: additionalProperties false", 422, ["body", "seed"]),
     ({**IMAGE_INPUT, "image_urls": IMAGE_INPUT["image_urls"] * 9}, "images: 9 media items",
      422, None),
-    ({**IMAGE_INPUT, "image_urls": [media.data_url(png()[:64] + bytes(10 * 1024 * 1024))]},
+    ({**IMAGE_INPUT, "image_urls": [media.data_url(of_size("png", 10 * 1024 * 1024 + 64))]},
      "/image_urls/0: decoded media is", 413, None),
 ], ids=["unknown-field", "nine-images", "over-10-MiB"])
 async def test_unsourced_limits_are_advisory_unless_strict(

@@ -319,7 +319,7 @@ def test_mimo_refuses_the_responses_api_as_documented(client: httpx.Client) -> N
 
 # --- errors ------------------------------------------------------------------------------
 
-BIG_PNG = b"\x89PNG\r\n\x1a\n" + bytes(TEN_MB + 1 - 8)
+BIG_PNG = of_size("png", TEN_MB + 1)  # whole: only its size is at fault
 BAD_B64 = "data:image/png;base64," + base64.b64encode(PNG).decode()[:-1]  # truncated quantum
 MISLABELLED = "data:image/png;base64," + base64.b64encode(JPEG).decode()
 MEDIA_AT = "messages/0/content/0/image_url/url"

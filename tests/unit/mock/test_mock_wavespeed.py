@@ -19,6 +19,7 @@ from harness import media, providers, schemas
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.jobs import FAIL_MESSAGE, Job, Phase
+from harness.strategies import of_size
 
 pytestmark = pytest.mark.anyio
 API = providers.get("wavespeed").api("wavespeed-v3")
@@ -116,7 +117,7 @@ async def test_ids_and_answers_are_a_function_of_seed_and_request() -> None:
     assert {d["id"] for d in other}.isdisjoint(d["id"] for d in a)
 
 
-TOO_BIG = media.data_url(png()[:64] + bytes(10 * 1024 * 1024))
+TOO_BIG = media.data_url(of_size("png", 10 * 1024 * 1024 + 64))  # whole, only too big
 
 
 @pytest.mark.parametrize(("path", "body", "headers", "status", "named"), [
