@@ -101,10 +101,8 @@ class MockState:
         webhooks: Journal[dict[str, Any]] = Journal(256, journal, lambda e: len(repr(e)))
         partitions: dict[str, Partition] = {}
 
-        def sweep() -> None:
-            for part in list(partitions.values()):
-                for store in part.stores:
-                    store.sweep()
+        def sweep() -> int:
+            return sum(store.sweep() for part in list(partitions.values()) for store in part.stores)
 
         return cls(config, partitions, Journal(config.store_max_items, journal, _seen_bytes),
                    webhooks, Deliveries(config, webhooks),

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
@@ -169,7 +172,8 @@ class Sweeper:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            self.sweep()
+            if self.sweep():
+                release_freed_memory()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -179,3 +183,19 @@ class Sweeper:
                 await task
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps what a process freed for reuse, so a
+    flood of 20 MB uploads, once expired, still held ~60 MiB of RSS (bench/bench_soak.py);
+    ``malloc_trim(0)`` returns them. A no-op where the C library is not glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
