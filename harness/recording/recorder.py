@@ -167,7 +167,7 @@ def command(*, target: str, provider: str, checks: str | None,
     out.print(f"{len(summary.written)} cassettes, {summary.interactions} interactions, "
               f"{summary.total_bytes:,} bytes; suite while recording: "
               + ", ".join(f"{n} {o.value}" for o, n in counts.items()))
-    if summary.result.exit_code:
+    if summary.result.errors:
         # The cassettes hold what was observed, so replay reports the same failures; but the
         # recording run itself failed, and a CI step that records must say so.
         out.print(f"[red]{len(summary.result.errors)} error findings while recording (kept in "

