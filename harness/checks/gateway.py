@@ -103,7 +103,7 @@ def _param_samples(ctx: CheckContext) -> Iterator[requests.Sample]:
     the token limit (older clients send ``max_tokens``, newer ``max_completion_tokens``)."""
     base = requests.sample(ctx.api, "text", seed=ctx.seed)
     body = {k: v for k, v in base.json_body.items() if k not in ("max_tokens", "max_completion_tokens")}
-    body |= {"temperature": 0.5, "top_p": 0.9, _STOP[ctx.api.protocol.name]: ["\n\n\n"]}
+    body |= {"temperature": 0.5, "top_p": 0.9, _STOP[ctx.api.protocol.name]: ["###END###"]}
     names = ("max_tokens",) if ctx.api.protocol.name == "anthropic-messages" else (
         "max_tokens", "max_completion_tokens")
     for name in names:
