@@ -55,6 +55,11 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Seen in some runs only: whether the upstream 529 reaches an OpenAI client as 529 depends on
+# which of LiteLLM's retries answers last; it must never be reported as unknown, and may be absent.
+SOMETIMES = {"status 529 is not documented"}
+
+
 def known(f: Finding, provider: str, endpoint: str) -> bool:
     for check, where, pattern in KNOWN:
         scope_provider, _, scope_endpoint = where.partition("/")
@@ -101,7 +106,7 @@ def test_every_finding_is_a_known_litellm_deviation(runs: dict[str, RunResult]) 
 
 def test_every_known_deviation_is_found(runs: dict[str, RunResult]) -> None:
     seen = [(p, e, f) for r in runs.values() for p, e, f in reported(r)]
-    missing = [entry for entry in KNOWN if not any(
+    missing = [entry for entry in KNOWN if entry[2] not in SOMETIMES and not any(
         known(f, p, e) and f.check == entry[0] and re.search(entry[2], f.message)
         for p, e, f in seen)]
     assert not missing, missing
@@ -136,7 +141,8 @@ def test_the_waived_runs_gate_green_and_a_new_deviation_still_fails(
         assert all(f.waived for _, _, f in reported(waived) if f.severity.rank)
     used = {u.waiver.index for r in runs.values() for u in waivers.apply(r, entries).waivers
             if u.matched}
-    assert used == {w.index for w in entries}  # no stale waiver in the example file
+    sometimes = {w.index for w in entries if any(m in w.match for m in SOMETIMES)}
+    assert used | sometimes == {w.index for w in entries}  # no stale waiver in the example file
     # A deviation the file does not name: LiteLLM asked for a model alias it does not serve.
     monkeypatch.setenv(GATEWAY_KEY_ENV, litellm.key)
     target = make_target(target_options(kind="gateway", base_url=litellm.base_urls,
