@@ -114,8 +114,9 @@ def test_every_known_deviation_is_found(runs: dict[str, RunResult]) -> None:
 
 def test_the_two_sided_checks_saw_both_sides_and_both_bridges(runs: dict[str, RunResult]) -> None:
     def outcome(run: str, check: str, provider: str, endpoint: str) -> Outcome:
+        names = (endpoint, {"openai-chat": "chat", "anthropic-messages": "messages"}[endpoint])
         (case,) = [c for c in runs[run].cases if (c.check, c.provider) == (check, provider)
-                   and c.endpoint in (endpoint, endpoint.split("-")[0])]
+                   and c.endpoint in names]
         return case.outcome
 
     for run, provider, endpoint in (("A", "modelbest", "openai-chat"), ("A", "mimo", "openai-chat"),
