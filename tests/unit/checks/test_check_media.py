@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -16,6 +17,7 @@ from harness.engine import Plan
 from harness.findings import Severity
 from harness.media import MediaLimits
 from harness.report.results import Outcome
+from harness.strategies import of_size
 from harness.targets.base import Target, TargetKind
 
 BIG = 1 << 20  # request bodies above this carry one of the padded PNGs
@@ -65,10 +67,13 @@ def test_live_targets_skip_oversize_unless_allowed(mock_target: Target, run_chec
                      options={"allow_large": True}) == []
 
 
+SMALL_PNG = base64.b64encode(of_size("png", 100))  # whole: the mock walks it to IEND
+
+
 def _shrink_big_images(wire: Any) -> Any:
     """The defect: the server lets an oversize image through (here: the app never sees it)."""
     if len(wire.body) > BIG:
-        wire.body = re.sub(rb"[A-Za-z0-9+/]{100000,}={0,2}", b"iVBORw0KGgo=", wire.body)
+        wire.body = re.sub(rb"[A-Za-z0-9+/]{100000,}={0,2}", SMALL_PNG, wire.body)
     return wire
 
 
