@@ -17,8 +17,10 @@ text request succeeded. ``--capabilities`` replaces discovery with a given set.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -138,18 +140,24 @@ def forced(spec: str | None, flag: str) -> frozenset[str] | None:
 
 
 def decide(cases: Iterable[Case], target: Target, forced: frozenset[str] | None,
-           budget_s: float) -> list[Case]:
-    """``cases`` with what the preflight and discovery decided (or ``forced`` capabilities)."""
+           budget_s: float, concurrency: int = 1) -> list[Case]:
+    """``cases`` with what the preflight and discovery decided (or ``forced`` capabilities);
+    with ``concurrency`` > 1 the APIs are probed side by side (latency, not work, dominates)."""
     cases = list(cases)
     if target.kind not in DISCOVERED:
         return cases
-    missing: dict[tuple[str, str], Mapping[str, str]] = {}
-    for case in cases:
-        key = (case.profile.name, case.api.protocol.name)
-        if case.outcome is None and key not in missing:
-            preflight(target, case.profile, case.api)
-            missing[key] = {} if forced is not None else discover(target, case.profile, case.api,
-                                                                   budget_s)
+    apis = {(c.profile.name, c.api.protocol.name): c for c in cases if c.outcome is None}
+
+    def probe(case: Case) -> Mapping[str, str]:
+        preflight(target, case.profile, case.api)
+        return {} if forced is not None else discover(target, case.profile, case.api, budget_s)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(apis) or 1))) as pool:
+        # Each probe runs in a copy of this context, so the run's deadline scope still bounds it;
+        # results (and a TargetUnreachable) come back in API order, as in a sequential run.
+        futures = {key: pool.submit(contextvars.copy_context().run, probe, case)
+                   for key, case in apis.items()}
+        missing = {key: future.result() for key, future in futures.items()}
     out = []
     for case in cases:
         capability = case.spec.capability

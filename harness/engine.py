@@ -295,7 +295,7 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     concurrency = 1 if getattr(plan.target, "sequential", False) else plan.concurrency
     with deadlines.scope(whole):  # url/local: preflight (TargetUnreachable) and discovery
         cases = discovery.decide(plan_cases(plan, profiles), plan.target, plan.capabilities,
-                                 plan.budgets().check_s)
+                                 plan.budgets().check_s, concurrency)
     per_case = _execute(cases, one, concurrency)
     return RunResult(meta=run_meta(plan, profiles, started, scrubber),
                      cases=tuple(merge_cases([r for rows in per_case for r in rows])))
