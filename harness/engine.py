@@ -209,18 +209,16 @@ def provider_cap(profile: Profile, concurrency: int) -> int:
 
 
 # Job lifecycles race a job clock against the client (a cancel that arrives after completion)
-# and realtime sessions are paced in real time: beside a flood of other cases their observations
-# would depend on load. They run after the rest, one case per provider at a time, so they see
-# what a sequential run sees.
+# and realtime sessions are paced in real time: two of one provider's at once would share its
+# job clock and pacing. They run one case per provider at a time.
 SERIAL_CAPABILITIES = frozenset({"async", "realtime"})
 
 
 def _execute(cases: list[Case], run_one: Callable[[Case], list[CaseResult]],
              concurrency: int) -> list[list[CaseResult]]:
     """Run ``cases``; with ``concurrency`` > 1 providers run side by side, each up to its cap,
-    never more than ``concurrency`` cases in all, then the timing-sensitive cases, one per
-    provider at a time. Rows come back in case order, so a concurrent run reads exactly like
-    a sequential one."""
+    never more than ``concurrency`` cases in all, a provider's timing-sensitive cases one at a
+    time. Rows come back in case order, so a concurrent run reads exactly like a sequential one."""
     if concurrency <= 1 or len(cases) <= 1:
         return [run_one(case) for case in cases]
     results: list[list[CaseResult]] = [[] for _ in cases]
@@ -243,18 +241,17 @@ def _execute(cases: list[Case], run_one: Callable[[Case], list[CaseResult]],
             with slots:
                 results[index] = run_one(cases[index])
 
-    def phase(queues: dict[str, deque[int]], width: Callable[[Profile], int]) -> None:
-        workers = [(queue, width(cases[queue[0]].profile)) for queue in queues.values()]
-        if not workers:
-            return
-        with ThreadPoolExecutor(max_workers=sum(n for _, n in workers),
-                                thread_name_prefix="vlm-case") as pool:
-            futures = [pool.submit(drain, queue) for queue, n in workers for _ in range(n)]
-            for future in futures:
-                future.result()  # a harness bug in one worker surfaces here, not as a hole
-
-    phase(bulk, lambda profile: provider_cap(profile, concurrency))
-    phase(timed, lambda profile: 1)
+    # One pool for both, the timing-sensitive queues first (one worker each: a provider's job
+    # lifecycles and sessions never overlap one another), so they add the longest provider's
+    # share to the wall time, not the sum over providers.
+    queues = {**{f"timed:{k}": q for k, q in timed.items()}, **{f"bulk:{k}": q for k, q in bulk.items()}}
+    workers = [(queue, 1 if key.startswith("timed:") else
+                provider_cap(cases[queue[0]].profile, concurrency)) for key, queue in queues.items()]
+    with ThreadPoolExecutor(max_workers=sum(n for _, n in workers),
+                            thread_name_prefix="vlm-case") as pool:
+        futures = [pool.submit(drain, queue) for queue, n in workers for _ in range(n)]
+        for future in futures:
+            future.result()  # a harness bug in one worker surfaces here, not as a silent hole
     return results
 
 
