@@ -80,6 +80,9 @@ def preflight(target: Target, profile: Profile, api: Api) -> None:
         "such as /v1?)")
 
 
+_NO_PROOF = "no proof"
+
+
 def _placeholders(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
 
@@ -108,8 +111,9 @@ def discover(target: Target, profile: Profile, api: Api, budget_s: float) -> dic
                 return requests.call(probe, requests.sample(api, capability)), ""
             except deadlines.DeadlineExceeded as exc:
                 return None, f"{time.monotonic() - started:.0f} s ({exc.budget})"
-            except requests.Unsupported:
-                return None, "unsupported"
+            except (requests.Unsupported, httpx.TransportError):
+                # No sample to send, or a dropped connection: no proof either way; checks judge
+                return None, _NO_PROOF
 
     text, _ = ask("text")
     if text is None or not 200 <= text.status < 300:
@@ -117,7 +121,7 @@ def discover(target: Target, profile: Profile, api: Api, budget_s: float) -> dic
     missing: dict[str, str] = {}
     for capability in PROBED:
         ex, waited = ask(capability)
-        if waited == "unsupported":
+        if waited == _NO_PROOF:
             continue
         why = _verdict(ex, waited)
         if why:

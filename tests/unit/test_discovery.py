@@ -133,10 +133,25 @@ def test_forced_capabilities_replace_discovery(text_only: str) -> None:
     assert not any("image" in line for line in TextOnly.seen)  # nothing probed
 
 
-def test_discovery_proves_nothing_when_text_fails_too(text_only: str) -> None:
-    TextOnly.do_POST = lambda self: self._send(500, b"{}")  # type: ignore[method-assign]
-    try:
-        result = _run(local(text_only), "text,image")
-    finally:
-        del TextOnly.do_POST
+def test_discovery_proves_nothing_when_text_fails_too(text_only: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TextOnly, "do_POST", lambda self: self._send(500, b"{}"))
+    result = _run(local(text_only), "text,image")
     assert {c.check: c.outcome for c in result.cases}["image"] is Outcome.FAIL
+
+
+def test_a_connection_dropped_during_discovery_leaves_the_verdict_to_the_check(
+        text_only: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = TextOnly.do_POST
+
+    def drop_images(self: TextOnly) -> None:
+        if "image_url" in self.rfile.peek().decode("utf-8", "replace"):
+            self.close_connection = True  # read nothing, answer nothing: the client sees EOF
+            return
+        answer(self)
+
+    monkeypatch.setattr(TextOnly, "do_POST", drop_images)
+    result = _run(local(text_only), "text,image")  # before: the dropped probe ended the run
+    by_check = {c.check: c for c in result.cases}
+    assert by_check["text"].outcome is Outcome.PASS
+    assert by_check["image"].outcome is Outcome.FAIL  # judged by the check, not "not offered"

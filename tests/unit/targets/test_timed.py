@@ -42,7 +42,7 @@ def _models_first(behaviour: Behaviour) -> Behaviour:
             conn.recv(65536)
             body = b'{"object": "list", "data": []}'
             conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                         b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                         b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
             return
         behaviour(conn)
 
