@@ -6,29 +6,25 @@ generated ``config.yaml``: ModelBest's three models on the mock's OpenAI API, Mi
 the mock's OpenAI API (``mimo-v2-omni``) and on its Anthropic API (``mimo-v2-omni-anthropic``),
 the master key as the key clients present, the mock's key as the upstream key. It waits for
 ``/health/liveliness`` under a deadline, keeps the proxy's log (shown when it fails to start)
-and stops it at teardown. Without the binary the tests skip, saying how to install it; with
-``VLM_HARNESS_REQUIRE_EXTRAS=1`` (CI) they fail instead.
+and stops it at teardown (``extra_servers``: without the binary the tests skip, saying how to
+install it; with ``VLM_HARNESS_REQUIRE_EXTRAS=1``, as in CI, they fail instead).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
+from extra_servers import ROOT, require, spawned
 
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.serve import ServedMock
 
-ROOT = Path(__file__).resolve().parents[2]
 MASTER_KEY = "sk-litellm-master-for-the-harness-0001"
 STARTUP_S = 300  # LiteLLM imports for a long while on a loaded 2-core runner
 MODELBEST = ("MiniCPM-V-4.6-Instruct", "MiniCPM-V-4.6-Thinking", "MiniCPM-o-4.5")
@@ -41,15 +37,10 @@ def litellm_binary() -> str | None:
 
 
 def require_litellm() -> str:
-    found = litellm_binary()
-    if found is None:
-        reason = ("the LiteLLM proxy is not installed: python3 -m venv .venv-gateway && "
-                  ".venv-gateway/bin/pip install 'litellm[proxy]==1.108.7' (the gateway extra; "
-                  ".ci/run does this)")
-        if os.environ.get("VLM_HARNESS_REQUIRE_EXTRAS") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
+    return require(litellm_binary(),
+                   "the LiteLLM proxy is not installed: python3 -m venv .venv-gateway && "
+                   ".venv-gateway/bin/pip install 'litellm[proxy]==1.108.7' (the gateway extra; "
+                   ".ci/run does this)")
 
 
 def config(upstream: str) -> dict[str, object]:
@@ -87,26 +78,6 @@ class Gateway:
         return (f"openai-chat={self.url}/v1", f"anthropic-messages={self.url}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < STARTUP_S:
-        if proc.poll() is not None:
-            pytest.fail(f"LiteLLM exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"LiteLLM did not come up within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def litellm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     binary = require_litellm()
@@ -114,22 +85,9 @@ def litellm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     with ServedMock(MockConfig()) as upstream:
         cfg, log = folder / "config.yaml", folder / "litellm.log"
         cfg.write_text(yaml.safe_dump(config(upstream.url)))
-        port = _free_port()
-        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch from GitHub
-               "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        with log.open("wb") as out:
-            proc = subprocess.Popen([binary, "--config", str(cfg), "--host", "127.0.0.1",
-                                     "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                    env=env, cwd=folder)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            took = _wait(url, proc, log)
+        env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no fetch from GitHub
+        with spawned(lambda port: [binary, "--config", str(cfg), "--host", "127.0.0.1",
+                                   "--port", str(port)],
+                     "/health/liveliness", log, STARTUP_S, "LiteLLM", env) as (url, took):
             print(f"LiteLLM up in {took:.1f} s on {url}")  # shown with -s; the report keeps it
             yield Gateway(url, upstream, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
