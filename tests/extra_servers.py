@@ -6,12 +6,15 @@ packages below the harness's needs. :func:`require` skips a test that needs a mi
 saying how to install it, or fails it under ``VLM_HARNESS_REQUIRE_EXTRAS=1`` (CI, where a skip
 would hide that the extra was never exercised). :func:`spawned` starts a server on a free
 loopback port, waits for its health URL under a deadline (showing the server's log when it
-dies or never answers) and stops it at the end.
+dies or never answers) and stops it at the end. :func:`known_deviation` matches a finding
+against a table of a server's known deviations, so its tests fail on a false positive and on a
+deviation that went away.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from harness.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +78,15 @@ def spawned(argv: Callable[[int], list[str]], health: str, log: Path, startup_s:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def known_deviation(table: tuple[tuple[str, str, str], ...], finding: Finding, provider: str,
+                    endpoint: str) -> bool:
+    """True when ``finding`` matches a ``(check, provider/endpoint, message pattern)`` entry;
+    ``*`` and a bare provider are wildcards."""
+    for check, where, pattern in table:
+        scope_provider, _, scope_endpoint = where.partition("/")
+        if (check == finding.check and scope_provider in ("*", provider)
+                and scope_endpoint in ("", endpoint) and re.search(pattern, finding.message)):
+            return True
+    return False

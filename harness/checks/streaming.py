@@ -213,8 +213,11 @@ def stream_equals_non_stream(ctx: CheckContext) -> Iterator[Finding]:
     if a.finish != b.finish:
         yield ctx.finding(f"{finish_name} differs: stream {b.finish!r} vs non-stream {a.finish!r}",
                           severity=drift, exchange=streamed)
+    # A stream with no usage at all is sse-framing's finding (include_usage ignored), not a
+    # difference in counts: said once, there.
+    told_usage = any(n is not None for n in b.usage)
     for i, (name, x, y) in enumerate(zip(usage_names, a.usage, b.usage, strict=True)):
-        if x != y:  # the prompt is the same either way, so its count must agree regardless
+        if told_usage and x != y:  # the prompt is the same either way, so its count must agree regardless
             yield ctx.finding(f"usage.{name} differs: stream {y!r} vs non-stream {x!r}",
                               severity=drift if i else Severity.ERROR, exchange=streamed)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from extra_servers import known_deviation
 
 from harness import config as project_config
 from harness import engine, waivers
@@ -61,12 +62,7 @@ SOMETIMES = {"status 529 is not documented"}
 
 
 def known(f: Finding, provider: str, endpoint: str) -> bool:
-    for check, where, pattern in KNOWN:
-        scope_provider, _, scope_endpoint = where.partition("/")
-        if (check == f.check and scope_provider in ("*", provider)
-                and scope_endpoint in ("", endpoint) and re.search(pattern, f.message)):
-            return True
-    return False
+    return known_deviation(KNOWN, f, provider, endpoint)
 
 
 def reported(result: RunResult) -> list[tuple[str, str, Finding]]:

@@ -56,6 +56,6 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     subprocess.run([python, str(HERE / "tiny_gguf.py"), str(model)], check=True, timeout=120)
     with spawned(lambda port: [python, "-m", "llama_cpp.server", "--model", str(model),
                                "--host", "127.0.0.1", "--port", str(port),
-                               "--n_ctx", str(CONTEXT), "--n_threads", "1"],
+                               "--n_ctx", str(CONTEXT), "--n_threads", "1", "--seed", "7"],
                  "/v1/models", log, STARTUP_S, "llama-cpp-python's server") as (url, took):
         yield LlamaServer(url, model, log, took)
