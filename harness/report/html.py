@@ -37,6 +37,8 @@ STATUS = {  # symbol and word, so status never relies on colour alone
     Outcome.SKIP: ("↷", "skipped"),
     Outcome.NOT_OFFERED: ("–", "not offered"),
 }
+# A cell of which no case was selected or applies: not a skip (the chips count cases), no status.
+NO_CHECK = ("·", "no check")
 PROBLEM_ORDER = (Outcome.FAIL, Outcome.SKIP, Outcome.NOT_OFFERED, Outcome.PASS)
 SEVERITY = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 DRIFT_HEADINGS = {Kind.BREAKING: "Breaking", Kind.LATENCY: "Latency regressions",
@@ -54,18 +56,24 @@ class Cell:
     capability: str
     outcome: Outcome
     note: str = ""
+    checked: bool = True  # False: no case at all (the outcome is then a formal SKIP)
 
     @property
     def anchor(self) -> str:
         return slug("cell", self.provider, self.capability)
 
     @property
+    def state(self) -> str:
+        """The CSS status: the outcome's, or ``none`` for a cell no check looked at."""
+        return self.outcome.value if self.checked or self.outcome is not Outcome.SKIP else "none"
+
+    @property
     def symbol(self) -> str:
-        return STATUS[self.outcome][0]
+        return NO_CHECK[0] if self.state == "none" else STATUS[self.outcome][0]
 
     @property
     def label(self) -> str:
-        return STATUS[self.outcome][1]
+        return NO_CHECK[1] if self.state == "none" else STATUS[self.outcome][1]
 
     @property
     def title(self) -> str:
@@ -74,9 +82,10 @@ class Cell:
 
 
 def cell_of(run: RunResult, provider: str, capability: str) -> Cell:
-    outcome = run.cell(provider, capability)
-    note = "; ".join(run.skip_reasons(provider, capability)) if outcome is Outcome.SKIP else ""
-    return Cell(provider, capability, outcome, note)
+    outcome, checked = run.cell(provider, capability), bool(run.cases_of(provider, capability))
+    note = ("; ".join(run.skip_reasons(provider, capability))
+            if outcome is Outcome.SKIP and checked else "")
+    return Cell(provider, capability, outcome, note, checked)
 
 
 def _example(f: Finding) -> dict[str, Any]:
@@ -224,7 +233,7 @@ def render(results: list[RunResult]) -> str:
     runs = comparable(every, run)
     full, quiet = details(run)
     unchecked = sum(len(cells) for q in quiet for label, cells in q["groups"]
-                    if label == STATUS[Outcome.SKIP][1])
+                    if label == NO_CHECK[1])
     page = environment().get_template("report.html.j2").render(
         run=run, meta=run.meta, capabilities=CAPABILITIES, status=STATUS,
         matrix=[{"provider": p, "cells": [cell_of(run, p, c) for c in CAPABILITIES]}
@@ -233,7 +242,7 @@ def render(results: list[RunResult]) -> str:
         waivers=[u.to_dict() for u in run.waivers],
         waived=sum(1 for f in run.findings if f.waived),
         history=history(runs) if len(runs) > 1 else None, latency=latency(run),
-        unchecked=unchecked, fuzz=fuzz_rows(every) if run.meta.kind != "fuzz" else [],
+        unchecked=unchecked, no_check=NO_CHECK, fuzz=fuzz_rows(every) if run.meta.kind != "fuzz" else [],
         left_out=len(every) - len(runs) - sum(1 for r in every if r.meta.kind == "fuzz"
                                               and run.meta.kind != "fuzz"))
     return Scrubber.from_env().text(page)

@@ -91,8 +91,14 @@ def test_status_has_colour_and_words(tree: ET.Element) -> None:
     for td in table.iter("td"):
         status = next(c for c in classes(td) if c.startswith("st-"))
         by_status.setdefault(status, []).append(text(td))
-    assert set(by_status) == {"st-pass", "st-fail", "st-skip", "st-not-offered"}
+    assert set(by_status) == {"st-pass", "st-fail", "st-skip", "st-not-offered", "st-none"}
     assert all(t.startswith("✓ pass") for t in by_status["st-pass"])
+    # A cell no check looked at is not "skipped" beside a chip that counts skipped cases
+    assert all(t == "· no check" for t in by_status["st-none"])
+    assert not any("no check ran" in t for t in by_status["st-skip"])
+    chips = {text(li).split(" ", 1)[1]: int(text(li).split(" ", 1)[0])
+             for li in tree.find(".//ul[@class='summary']")}
+    assert chips["cells with no check"] == len(by_status["st-none"])
     assert all(t.startswith("✗ fail") for t in by_status["st-fail"])
     assert all(t.startswith("– not offered") for t in by_status["st-not-offered"])
 
