@@ -2,7 +2,7 @@
 
 :func:`record` wraps the chosen target (in-process ``mock``, ``url`` or ``live``) in a
 :class:`~harness.targets.cassette.CassetteTarget` in vcrpy's ``all`` mode and runs the suite one
-scenario check at a time (with every exchange check), telling the target before each which
+scenario check at a time (with the exchange checks selected), telling the target before each which
 cassette to write: ``cassettes/<provider>/<check>.yaml``, one per provider × scenario. The
 target never learns which check runs; the recorder, which drives the runs, names the file.
 Recording every check also removes the recorded providers' stale cassettes (through the mock:
@@ -112,7 +112,9 @@ def record(target_options: TargetOptions, provider_spec: str = "all", checks: st
                                              record_mode="all", seed=target_options.seed,
                                              timeout_s=target_options.timeout_s),
                                inner=inner, media_threshold=media_threshold)
-    exchange = [s.name for s in registered().values() if s.kind == "exchange"]
+    # The exchange checks the selection names (all by default), as `run` would judge them: a
+    # finding recorded here must be one a replay with the same --checks reproduces.
+    exchange = [s.name for s in chosen if s.kind == "exchange"]
     names = [p.name for p in providers.select(provider_spec)]
     command = shlex.join(["vlm-harness", *sys.argv[1:]])
     # Each scenario gets a fresh in-process mock: ids and counters restart, so a cassette does

@@ -151,8 +151,10 @@ def _failures(result: engine.RunResult) -> list[tuple[str, str, str]]:
 
 def test_a_recorded_failing_run_replays_to_the_same_failures(tmp_path: Path) -> None:
     """Issue 15: a recording must reproduce what was observed, failures included."""
-    checks = "async-job-lifecycle,sse-framing,bad-input-errors"
-    config = MockConfig(job_step_s=0.02, defects="status-backwards,missing-done")
+    # A scenario check's own finding, and an exchange check's on a scenario's answer
+    checks = "async-job-lifecycle,sse-framing,bad-input-errors,text,response-schema-conformance"
+    config = MockConfig(job_step_s=0.02,
+                        defects="status-backwards,missing-done,wrong-field-type")
     with ServedMock(config) as broken:
         summary = record(TargetOptions(kind=TargetKind.URL, base_url=broken.url),
                          "fal,wavespeed,modelbest", checks, tmp_path)
@@ -163,8 +165,23 @@ def test_a_recorded_failing_run_replays_to_the_same_failures(tmp_path: Path) -> 
     observed = _failures(summary.result)
     assert observed, "the planted defects were not noticed while recording"
     assert {"wavespeed", "modelbest"} <= {provider for _, provider, _ in observed}
+    assert "response-schema-conformance" in {check for check, _, _ in observed}
     replay = _cassette(tmp_path, "none")
     replayed = _failures(_run(replay, checks, "fal,wavespeed,modelbest"))
     replay.close()
     assert replayed == observed
     assert done.exit_code == 1, done.output  # never exit 0 having observed failures
+
+
+def test_recording_judges_with_the_checks_a_replay_of_the_same_selection_runs(
+        tmp_path: Path) -> None:
+    """``--checks text`` runs no exchange check under ``run``; recording must not either, or
+    it reports a finding (here: a planted wrong field type) that no replay reproduces."""
+    with ServedMock(MockConfig(defects="wrong-field-type")) as broken:
+        summary = record(TargetOptions(kind=TargetKind.URL, base_url=broken.url), "modelbest",
+                         "text", tmp_path)
+    replay = _cassette(tmp_path, "none")
+    replayed = _run(replay, "text", "modelbest")
+    replay.close()
+    assert _failures(summary.result) == _failures(replayed)
+    assert {c.check for c in summary.result.cases} == {c.check for c in replayed.cases}
