@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from harness.mock.realtime_buffer import DEFAULT_WAITING_S
+
 # The key the mock accepts when none is configured: a published test value, never a secret.
 MOCK_KEY = "mock-key-for-vlm-contract-harness"
 
@@ -27,6 +29,9 @@ class MockConfig:
     # Session limits (300 s/600 s), audio pacing and output chunk length are multiplied by this.
     realtime_time_scale: float = 0.01
     realtime_context_tokens: int = 8192
+    # Seconds of speech a duplex session lets wait to be heard before dropping the oldest chunk
+    # (the documents say old chunks are dropped, not when: harness.mock.realtime_buffer)
+    realtime_buffer_s: float = DEFAULT_WAITING_S
     # Undocumented by ModelBest; 16 MiB is what uvicorn enforced before, now answered with an
     # error event before the 1009 close (the server's own cap sits above, see shield.WS_WIRE_MAX)
     realtime_max_frame_bytes: int = 16 * 1024 * 1024

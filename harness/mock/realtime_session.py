@@ -9,8 +9,9 @@ and a normal close. Client mistakes answer an ``error`` frame and the session li
 capacity errors close with 1013, an unparseable frame with 1003, an oversize one with 1009 after
 an error event, the ``ws_drop`` fault drops the connection without a word. A server shutting
 down sends ``session.closed`` ``server_shutdown`` and closes 1001; a failure of the mock itself
-sends ``session.closed`` ``error`` and closes 1011 (both reasons are documented). Output is a
-pure function of the input and the seed.
+sends ``session.closed`` ``error`` and closes 1011 (both reasons are documented). Duplex audio
+is heard on the session's clock (``realtime_buffer``): chunks sent faster than real time wait,
+and the oldest are dropped unheard. Output is a pure function of the input and the seed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from harness.media import MediaLimits
 from harness.mock import edge, faults, generate
 from harness.mock.context import MockContext
+from harness.mock.realtime_buffer import InputBuffer
 from harness.mock.realtime_input import (
     PROMPT_OVERHEAD,
     ChatTurn,
@@ -59,6 +61,7 @@ from harness.mock.realtime_wire import (
 from harness.mock.validation import short
 
 log = logging.getLogger("harness.mock")
+_HEARING = object()  # _next_event: no frame came, a waiting chunk is due to be heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class SessionRecord:
     kv_cache_length: int
     turns: int = 0
     events_sent: int = 0
+    dropped_inputs: int = 0  # chunks sent faster than real time, pushed out unheard
     ended: str | None = None  # a session.closed reason, or dropped / client_disconnected / a code
 
     @property
@@ -110,6 +114,8 @@ class Session:
         self.setup = Setup("", 1)
         self.sent = 0
         self.deadline = math.inf
+        self.heard: InputBuffer[Chunk] = InputBuffer(ctx.config.realtime_time_scale,
+                                                     ctx.config.realtime_buffer_s)
         self.loop = asyncio.get_running_loop()
         self.stopping = False
 
@@ -159,7 +165,10 @@ class Session:
         self.deadline = self.loop.time() + self.limits.session_s(self.mode)
         while True:
             try:
-                await self._handle(await self._next_event())
+                event = await self._next_event()
+                if event is not _HEARING:
+                    await self._handle(event)
+                await self._hear()
             except RealtimeError as err:
                 await self.fail(err)
 
@@ -175,12 +184,19 @@ class Session:
         await self.emit(self.wire.queue_done())
 
     async def _next_event(self) -> Any:
-        remaining = self.deadline - self.loop.time()
+        """The next client frame; _HEARING when a waiting input chunk's turn to be heard came
+        first (not None: a client's frame may be JSON null)."""
+        now = self.loop.time()
+        remaining = self.deadline - now
         if remaining <= 0:
             await self.finish("timeout")
+        due_in = self.heard.next_due_in(now)
         try:
-            message = await asyncio.wait_for(self.ws.receive(), remaining)
+            wait = remaining if due_in is None else min(remaining, due_in)  # due_in may be 0.0
+            message = await asyncio.wait_for(self.ws.receive(), wait)
         except TimeoutError:
+            if due_in is not None and due_in < remaining:
+                return _HEARING
             await self.finish("timeout")
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
@@ -256,13 +272,22 @@ class Session:
             if self.mode == "chat" else read_chunk(fields, at, self.limits, self.setup.max_slice_nums))
         if self.simulate == "inference_error":  # after validation: bad input is still the client's
             raise RealtimeError("inference_error", SIMULATED_MESSAGES["inference_error"])
+        if isinstance(got, ChatTurn):
+            await self._chat(self._turn(), got)
+        else:
+            self.record.dropped_inputs += self.heard.add(got, got.samples / self.limits.input_rate)
+
+    async def _hear(self) -> None:
+        """Answer the input chunks whose turn to be heard has come (at once, for a client that
+        sends at the pace of speech)."""
+        for chunk in self.heard.due(self.loop.time()):
+            await self._duplex(self._turn(), chunk)
+
+    def _turn(self) -> Ids:
+        assert self.record is not None
         self.record.turns += 1
         sid = self.record.session_id
-        ids = Ids(sid, f"resp_{sid[3:11]}_{self.record.turns:04d}")
-        if isinstance(got, ChatTurn):
-            await self._chat(ids, got)
-        else:
-            await self._duplex(ids, got)
+        return Ids(sid, f"resp_{sid[3:11]}_{self.record.turns:04d}")
 
     async def _duplex(self, ids: Ids, chunk: Chunk) -> None:
         assert self.record is not None

@@ -86,7 +86,11 @@ class Conn:
 
     def answer(self) -> list[dict[str, Any]]:
         """Events up to and including the terminal one of the answer to one client frame."""
-        out = [self.event()]
+        return self.answer_within(5.0)
+
+    def answer_within(self, timeout: float) -> list[dict[str, Any]]:
+        """The next answer, or TimeoutError when none starts within ``timeout`` seconds."""
+        out = [self.event(timeout)]
         while not is_terminal(out[-1]):
             out.append(self.event())
         return out
@@ -414,6 +418,24 @@ def test_context_full_closes_the_session(revision: str) -> None:
         assert all(e.get("kv_cache_length", 0) <= used for e in conn.events)
         assert [e["kv_cache_length"] for e in conn.events if "kv_cache_length" in e][-1:] in (
             [], [used])
+
+
+def test_chunks_sent_faster_than_real_time_push_the_oldest_out_unheard() -> None:
+    """providers.md 3: "clients sending too fast have old chunks silently dropped"."""
+    sent = 10
+    with app_client(realtime_time_scale=1.0, realtime_buffer_s=2.0) as c:  # 1 s chunk: 1 s
+        with started(c, "mode=audio") as conn:
+            for _ in range(sent):  # ten seconds of speech in a burst
+                conn.ws.send_text(json.dumps({"type": "input.append", "input": {"audio": pcm()}}))
+            answers = [conn.answer()]  # the first is heard at once, the rest wait or go
+            with pytest.raises(TimeoutError):
+                while True:
+                    answers.append(conn.answer_within(1.6))
+            record = c.app.state.mock.part("modelbest").sessions.get(conn.events[1]["session_id"])
+    # One heard at once, two seconds of speech waiting (unless the burst took over a second)
+    assert 3 <= len(answers) <= 4
+    assert record.dropped_inputs == sent - len(answers) and record.turns == len(answers)
+    assert len({a[0]["response_id"] for a in answers}) == len(answers)  # no error, no word
 
 
 def test_ws_drop_fault_drops_without_session_closed(client: TestClient) -> None:
