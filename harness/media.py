@@ -122,11 +122,11 @@ def sniff(head: bytes) -> str | None:
         return "gif"
     if head.startswith(b"RIFF") and head[8:12] in (b"WEBP", b"WAVE"):
         return "webp" if head[8:12] == b"WEBP" else "wav"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # before ftyp: an EBML header may hold "ftyp" at 4
+        return "webm"  # EBML: WebM and Matroska share it, and providers treat them alike
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         return "mov" if brand == b"qt  " else "mp4" if brand in _MP4_BRANDS else None
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm"  # EBML: WebM and Matroska share it, and providers treat them alike
     return None
 
 
