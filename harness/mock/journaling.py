@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -68,7 +69,7 @@ class Journal:
             return self._seq
 
     def append(self, entry: journal.Entry) -> None:
-        size = len(json.dumps(entry.to_dict(), ensure_ascii=False))
+        size = _size(entry.to_dict())
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
             self._items.append((entry, size))
@@ -96,6 +97,16 @@ class Journal:
             return {"run": self.run, "next": self._seq, "dropped": self.dropped,
                     "bytes": self._bytes, "in_flight": self.in_flight,
                     "entries": [e.to_dict() for e in items]}
+
+
+def _size(entry: dict[str, Any]) -> int:
+    """Bytes of ``entry`` as JSON, for the byte budget: orjson measures a small chat's entry
+    several times faster than json (this ran on every request); json takes what orjson
+    refuses (an integer past 64 bits among the echoed parameters)."""
+    try:
+        return len(orjson.dumps(entry))
+    except orjson.JSONEncodeError:
+        return len(json.dumps(entry, ensure_ascii=False).encode())
 
 
 class Recorder:

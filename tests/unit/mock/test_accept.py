@@ -10,6 +10,7 @@ back to the explaining validator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -107,3 +108,14 @@ def test_a_final_newline_after_base64_keeps_pythons_verdict() -> None:
         {"type": "image_url", "image_url": {"url": url}}]}]}
     assert explained(body, "openai-chat/request", profile)
     assert fast(body, "openai-chat/request", profile)
+
+
+def test_an_overlay_key_is_its_sorted_json_whether_worked_out_or_remembered() -> None:
+    overlay = {"properties": {"model": {"enum": ["b", "a"]}}, "x-source": {"document": "d"}}
+    expected = json.dumps(overlay, sort_keys=True)
+    assert accept.overlay_key(overlay) == expected
+    assert accept.overlay_key(overlay) == expected  # remembered
+    assert accept.overlay_key(dict(overlay)) == expected  # an equal overlay, another object
+    other = {"properties": {"model": {"enum": ["c"]}}}
+    assert accept.overlay_key(other) == json.dumps(other, sort_keys=True)
+    assert accept.overlay_key(None) == accept.overlay_key({}) == ""
