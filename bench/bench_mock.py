@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -118,8 +119,9 @@ def pin(cpu: str | None) -> list[str]:
 @contextmanager
 def server(cmd: list[str], url: str, path: str, cwd: Path, env: dict[str, str] | None = None
            ) -> Iterator[str]:
+    # Its own process group: npx runs Prism as a child that outlives a terminated npx.
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -137,11 +139,11 @@ def server(cmd: list[str], url: str, path: str, cwd: Path, env: dict[str, str] |
             raise SystemExit(f"{' '.join(cmd)}: no 200 from {url}{path} within 90 s")
         yield f"{url}{path}"
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def ensure_wrk() -> str:
