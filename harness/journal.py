@@ -101,7 +101,8 @@ def request_facts(body: Any) -> RequestFacts:
     if not isinstance(body, dict):
         return RequestFacts()
     texts: list[str] = []
-    system: list[str] = [p.get("text", "") for p in _parts(body.get("system"))]
+    # The journal sees every body, invalid ones too (a system part whose text is a list)
+    system: list[str] = [t for p in _parts(body.get("system")) if isinstance(t := p.get("text"), str)]
     digests: list[str] = []
     for message in body.get("messages") or []:
         if not isinstance(message, dict):

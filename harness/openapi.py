@@ -61,8 +61,20 @@ def _phrase(code: int) -> str:
         return {529: "Overloaded"}.get(code, "Error")
 
 
-def _security(api: providers.Api, schemes: dict[str, Any]) -> list[dict[str, list[str]]]:
-    """Register the API's auth styles as security schemes; any one of them is accepted."""
+# Credentials other than the API's key (an endpoint's ``wire.auth``).
+_OTHER_AUTH = {"storage-token": {"type": "http", "scheme": "bearer", "description":
+                                 "the token POST /rest/storage/auth/token answers (fal's CDN)"}}
+
+
+def _security(api: providers.Api, schemes: dict[str, Any],
+              auth: str = "api") -> list[dict[str, list[str]]]:
+    """Register the API's auth styles as security schemes; any one of them is accepted. A
+    presigned URL takes no credential (an empty list); another credential is its own scheme."""
+    if auth == "presigned":
+        return []
+    if auth in _OTHER_AUTH:
+        schemes.setdefault(auth, _OTHER_AUTH[auth])
+        return [{auth: []}]
     out: list[dict[str, list[str]]] = []
     for style in api.auth.styles:
         shown = f"`{style.header}: {style.prefix}${api.auth.env}`"
@@ -77,14 +89,24 @@ def _security(api: providers.Api, schemes: dict[str, Any]) -> list[dict[str, lis
     return [*out, {}] if api.auth.optional else out
 
 
-def _parameters(api: providers.Api, key: str) -> list[dict[str, Any]]:
+def _parameters(api: providers.Api, key: str, wire: Any) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in re.findall(r"{(\w+)}", key)]
     if api.auth.versions:  # the anthropic SDKs always send it; the mock accepts its absence
         params.append({"name": "anthropic-version", "in": "header", "required": False,
                        "schema": {"type": "string", "enum": list(api.auth.versions)}})
-    return params
+    return params + [dict(p) for p in (*wire.get("query", ()), *wire.get("headers", ()))]
+
+
+def _response(code: int, schema: str, used: set[str]) -> dict[str, Any]:
+    """One documented answer: a JSON schema, or the bytes of a file ("binary"), or "empty"."""
+    if schema == "empty":
+        return {"description": _phrase(code)}
+    if schema == "binary":
+        return {"description": _phrase(code), "content": {"*/*": {"schema": {}}}}
+    used.add(schema)
+    return {"description": _phrase(code), "content": {"application/json": {"schema": _ref(schema)}}}
 
 
 def _operation(op: providers.Operation, key: str, used: set[str],
@@ -95,17 +117,17 @@ def _operation(op: providers.Operation, key: str, used: set[str],
         "summary": f"{op.api.protocol.title}: {ep.name}" + (f" ({op.model.id})" if op.model else ""),
         "tags": [op.api.protocol.name],
     }
-    if params := _parameters(op.api, key):
+    if params := _parameters(op.api, key, ep.wire):
         out["parameters"] = params
     if op.request:
         used.add(op.request)
         out["requestBody"] = {"required": True,
                               "content": {"application/json": {"schema": _ref(op.request)}}}
-    responses: dict[str, Any] = {}
-    for code, schema in sorted(ep.responses.items()):
-        used.add(schema)
-        responses[str(code)] = {"description": _phrase(code),
-                                "content": {"application/json": {"schema": _ref(schema)}}}
+    elif "body" in ep.wire:  # what the SDKs send where no schema of ours describes it
+        out["requestBody"] = {"required": ep.wire.get("body_required", True), "content": {
+            media: {"schema": dict(schema)} for media, schema in ep.wire["body"].items()}}
+    responses = {str(code): _response(code, schema, used)
+                 for code, schema in sorted(ep.responses.items())}
     if ep.stream and "200" in responses:
         used.add(ep.stream)
         if op.api.protocol.error:
@@ -117,7 +139,7 @@ def _operation(op: providers.Operation, key: str, used: set[str],
             "schema": sse_event(op.api.protocol.name, ep.stream, op.api.protocol.error),
             "x-event-schema": _ref(ep.stream)}
     out["responses"] = responses
-    out["security"] = _security(op.api, schemes)
+    out["security"] = _security(op.api, schemes, ep.wire.get("auth", "api"))
     source = (op.model.source if op.model else None) or ep.source
     if source:
         out["x-source"] = source.to_dict()
@@ -150,7 +172,7 @@ def _servers(profile: providers.Profile, apis: list[providers.Api],
     if server:
         return [{"url": server.rstrip("/"), "description": "given on the command line"}]
     mock = {"url": "{mock}/" + profile.name,
-            "description": "the reference mock (vlm-harness mock serve), provider-prefixed",
+            "description": "the reference mock (vlm-harness serve), provider-prefixed",
             "variables": {"mock": {"default": MOCK_ROOT, "description": "the mock's root URL"}}}
     hosts = {host for api in apis for host in api.base_urls}
     origins = {"{0.scheme}://{0.netloc}".format(urlsplit(api.base_urls["default"]))
@@ -160,8 +182,10 @@ def _servers(profile: providers.Profile, apis: list[providers.Api],
     return [{"url": origins.pop(), "description": f"{profile.title}, as documented"}, mock]
 
 
-def build(provider: str, server: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``provider`` (a dict ready for ``json.dumps``)."""
+def build(provider: str, server: str | None = None, handed_out: bool = True) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``provider`` (a dict ready for ``json.dumps``); with
+    ``handed_out`` (the default) also the operations behind the upload and download URLs the
+    API's answers hand out (``urls`` in the protocol), which only make sense with those URLs."""
     profile = providers.get(provider)
     apis = [a for a in profile.apis if any(e.method in HTTP_METHODS for e in a.protocol.endpoints)]
     if not apis:
@@ -171,14 +195,18 @@ def build(provider: str, server: str | None = None) -> dict[str, Any]:
     schemes: dict[str, Any] = {}
     websocket: list[dict[str, Any]] = []
     for api in profile.apis:
-        for op in api.operations():
+        urls = api.protocol.urls if handed_out else ()
+        for op in [*api.operations(), *(providers.Operation(api, ep, None, ep.path, None)
+                                        for ep in urls)]:
             if op.endpoint.method not in HTTP_METHODS:
                 websocket.append(_websocket(api, op))
                 continue
             key = api.mock_prefix(op.endpoint.host).removeprefix(f"/{provider}") + op.path
             # fal's status/result/cancel URLs drop the app's sub-path: both apps share them.
-            paths.setdefault(key, {}).setdefault(op.endpoint.method.lower(),
-                                                 _operation(op, key, used, schemes))
+            item = paths.setdefault(key, {})
+            item.setdefault(op.endpoint.method.lower(), _operation(op, key, used, schemes))
+            if op.endpoint in urls and not server:  # only the mock serves them at this path
+                item["servers"] = [_servers(profile, apis, None)[-1]]
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": f"{profile.title}: contract", "version": __version__,

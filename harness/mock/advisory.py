@@ -10,11 +10,13 @@ finding. ``serve --strict`` (``MockConfig.strict``) enforces these limits as err
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-harness-advisory"
+_UNSAFE = re.compile(r"[^\x20-\x7e]")  # what an HTTP header value may not hold
 MAX_HEADER = 1024  # characters: several messages fit, a pathological request cannot bloat it
 
 _current: ContextVar[list[str] | None] = ContextVar("vlm_harness_advisories", default=None)
@@ -28,8 +30,10 @@ def advise(message: str) -> None:
 
 
 def header_value(messages: list[str]) -> str:
-    """The messages as one header value: ASCII, ``; ``-separated, bounded."""
-    text = "; ".join(messages).encode("ascii", "replace").decode("ascii")
+    """The messages as one header value: printable ASCII, ``; ``-separated, bounded. A message
+    may quote the client (a ``fal_webhook`` URL with a newline in it): anything a header
+    cannot carry becomes ``?``, or the server would fail on sending it (a 500)."""
+    text = _UNSAFE.sub("?", "; ".join(messages))
     return text if len(text) <= MAX_HEADER else f"{text[:MAX_HEADER - 3]}..."
 
 

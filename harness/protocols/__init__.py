@@ -5,7 +5,10 @@ described once in ``harness/protocols/<name>.yaml``; every provider that speaks 
 from its profile and only adds its base URLs, auth, models and dialect. Paths may hold
 ``{model}`` (the model or app id), ``{model_root}`` (fal's owner/app without sub-path) and
 path parameters such as ``{id}``; a request of ``"{model.input}"`` means "the model's own input
-schema".
+schema". An endpoint's ``wire`` says what else its requests carry that no JSON Schema of ours
+holds (query parameters, headers, a raw body, another credential), for the OpenAPI export; a
+protocol's ``urls`` are the operations behind URLs its answers hand out (upload and download
+URLs): exported and served by the mock, but never called by the suite as endpoints.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class Endpoint:
     stream: str | None = None
     capabilities: tuple[str, ...] = ()
     source: Source | None = None
+    # query / headers: OpenAPI parameter objects; body: media type -> schema; auth: "api" (the
+    # API's key, the default), "storage-token" (fal's CDN Bearer token) or "presigned" (none)
+    wire: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def per_model(self) -> bool:
@@ -64,6 +70,7 @@ class Protocol:
     error: str | None = None
     revisions: Mapping[str, Revision] = field(default_factory=lambda: MappingProxyType({}))
     source: Source | None = None
+    urls: tuple[Endpoint, ...] = ()  # operations behind URLs the API's answers hand out
 
     def endpoint(self, name: str) -> Endpoint:
         for ep in self.endpoints:
@@ -83,7 +90,7 @@ def _endpoint(raw: dict[str, Any], where: str, fallback: Source | None) -> Endpo
             host=raw.get("host", "default"), request=raw.get("request"),
             responses=MappingProxyType({int(k): v for k, v in raw.get("responses", {}).items()}),
             stream=raw.get("stream"), capabilities=tuple(raw.get("capabilities", ())),
-            source=_source(raw, fallback))
+            source=_source(raw, fallback), wire=MappingProxyType(dict(raw.get("wire") or {})))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProfileError(f"{where}: endpoint {raw!r} is malformed ({exc!r})") from exc
 
@@ -101,6 +108,7 @@ def load(name: str) -> Protocol:
     return Protocol(
         name=raw["name"], title=raw["title"], error=raw.get("error"), source=src,
         endpoints=tuple(_endpoint(e, str(path), src) for e in raw["endpoints"]),
+        urls=tuple(_endpoint(e, str(path), src) for e in raw.get("urls") or ()),
         revisions=MappingProxyType(revisions))
 
 

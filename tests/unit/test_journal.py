@@ -92,3 +92,12 @@ def test_a_key_digest_names_a_key_without_showing_it() -> None:
     digest = journal.key_digest("sk-secret-value")
     assert digest and "secret" not in digest and digest == journal.key_digest("sk-secret-value")
     assert journal.key_digest(None) == ""
+
+
+def test_facts_of_an_invalid_body_skip_what_is_not_text() -> None:
+    """The journal reads every body, invalid ones too: a system part whose text is a list
+    raised inside the journal (schemathesis found it on MiMo's Anthropic endpoint)."""
+    body = {"system": [{"type": "text", "text": ["x"]}, {"type": "text", "text": "be brief"}],
+            "messages": [{"role": "user", "content": "hi"}]}
+    facts = journal.request_facts(body)
+    assert facts.system == "be brief" and facts.texts == ("hi",)

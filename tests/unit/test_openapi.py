@@ -21,7 +21,7 @@ from harness.mock.config import MOCK_KEY
 from harness.mock.serve import ServedMock
 
 # (method, path) pairs per provider; fal's status/result/cancel are shared by its two apps.
-OPERATIONS = {"fal": 9, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 5}
+OPERATIONS = {"fal": 10, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 7}
 
 
 @pytest.fixture(scope="module", params=sorted(OPERATIONS))
@@ -54,7 +54,10 @@ def test_schemas_are_components_referenced_once(built: tuple[str, dict[str, Any]
     assert used == set(components)  # every component used, no operation points elsewhere
     for path, node in walk(doc["paths"]):
         if len(path) > 1 and path[-2] == "content" and "x-event-schema" not in node:
-            assert set(node["schema"]) == {"$ref"}  # referenced, never inlined
+            if path[-1] == "*/*" or ("requestBody" in path and "storage" in path[0]):
+                assert node["schema"] in ({}, {"type": "object"})  # raw bytes; fal's {} body
+                continue
+            assert set(node["schema"]) == {"$ref"}  # our schemas: referenced, never inlined
     for name, schema in components.items():
         assert re.fullmatch(r"[a-z0-9-]+\.[a-z0-9._-]+", name)
         assert refs(schema) == []  # inlined: self-contained
@@ -75,10 +78,47 @@ def test_path_parameters_and_request_bodies(built: tuple[str, dict[str, Any]]) -
     _, doc = built
     for key, item in doc["paths"].items():
         for method, op in item.items():
+            if method == "servers":  # a handed-out URL's own server
+                continue
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == set(re.findall(r"{(\w+)}", key))
-            if method == "post" and "requestBody" in op:
+            if method == "post" and "requestBody" in op and key != "/rest/storage/auth/token":
                 assert op["requestBody"]["required"] is True
+
+
+def test_what_the_sdks_send_beyond_our_schemas_is_described() -> None:
+    """fal-client 1.x: POST /storage/auth/token?storage_type=fal-cdn-v3 with a {} body, then the
+    raw bytes to the CDN with the token as Bearer; the wavespeed SDK PUTs to a presigned URL."""
+    fal = openapi.build("fal")
+    token = fal["paths"]["/rest/storage/auth/token"]["post"]
+    assert [p["name"] for p in token["parameters"]] == ["storage_type"]
+    assert token["requestBody"] == {"required": False, "content": {
+        "application/json": {"schema": {"type": "object"}}}}
+    assert "422" in token["responses"]
+    upload = fal["paths"]["/cdn/files/upload"]["post"]
+    assert upload["security"] == [{"storage-token": []}]
+    assert fal["components"]["securitySchemes"]["storage-token"]["scheme"] == "bearer"
+    assert set(upload["requestBody"]["content"]) == {"*/*"}
+    assert [p["name"] for p in upload["parameters"]] == ["X-Fal-File-Name"]
+    submit = fal["paths"]["/queue/fal-ai/mini-cpm"]["post"]
+    assert [p["name"] for p in submit["parameters"]] == ["fal_webhook"]
+    download = fal["paths"]["/cdn/files/{blob_id}/{name}"]
+    assert download["get"]["security"] == [] and download["servers"][0]["url"] == "{mock}/fal"
+    wavespeed = openapi.build("wavespeed")
+    put = wavespeed["paths"]["/media/uploads/{blob_id}"]
+    assert put["put"]["security"] == []  # presigned: size and signature ride in the query
+    assert {p["name"] for p in put["put"]["parameters"] if p["in"] == "query"} == {"size", "sig"}
+    assert put["put"]["responses"]["200"] == {"description": "OK"}  # no body
+    assert put["servers"] == [wavespeed["servers"][1]]  # the mock's URL, not api.wavespeed.ai
+    assert "/media/files/{blob_id}/{filename}" in wavespeed["paths"]
+    assert "vlm-harness serve" in wavespeed["servers"][1]["description"]
+
+
+def test_the_fuzzed_document_leaves_out_the_handed_out_urls() -> None:
+    from harness.fuzz.document import document
+
+    paths = document("wavespeed")["paths"]
+    assert "/api/v3/media/uploads" in paths and "/media/uploads/{blob_id}" not in paths
 
 
 def test_auth_styles_become_security_schemes() -> None:
@@ -87,9 +127,10 @@ def test_auth_styles_become_security_schemes() -> None:
                                  "description": "`Authorization: Bearer $MIMO_API_KEY`"}
     assert {schemes[n]["name"] for n in ("api-key", "x-api-key")} == {"api-key", "x-api-key"}
     fal = openapi.build("fal")
-    assert fal["components"]["securitySchemes"] == {"authorization-key": {
+    assert fal["components"]["securitySchemes"]["authorization-key"] == {
         "type": "apiKey", "in": "header", "name": "Authorization",
-        "description": "`Authorization: Key $FAL_KEY`"}}
+        "description": "`Authorization: Key $FAL_KEY`"}
+    assert set(fal["components"]["securitySchemes"]) == {"authorization-key", "storage-token"}
     local = openapi.build("local")["paths"]["/v1/chat/completions"]["post"]
     assert {} in local["security"]  # a local server usually needs no key
 

@@ -233,6 +233,17 @@ async def test_a_webhook_the_mock_cannot_call_is_accepted_not_delivered(url: str
     assert entry["url"] == url and "loopback" in entry["skipped"]
 
 
+async def test_a_webhook_url_no_header_can_carry_is_still_accepted() -> None:
+    """The advisory quoting it once made the server fail on sending the header (a 500)."""
+    _, c = mock(job_step_s=0.0)
+    async with c:
+        r = await c.post("/fal/queue/fal-ai/mini-cpm?fal_webhook=http://x/%0A%0D%00%C3%A9",
+                         json=IMAGE_INPUT, headers=AUTH)
+    assert r.status_code == 200 and checked(r, "submit")["request_id"]
+    assert "not delivered" in r.headers["x-harness-advisory"]
+    assert r.headers["x-harness-advisory"].isprintable()
+
+
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A webhook receiver on 127.0.0.1: answers 200, or 500 on /fail; records what arrives."""
