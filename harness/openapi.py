@@ -154,7 +154,9 @@ def sse_event(protocol: str, stream: str, error: str | None) -> dict[str, Any]:
     """The schema of one server-sent event, as OpenAPI 3.1 tools read a ``text/event-stream``
     schema (schemathesis parses the stream and validates each ``{data, event, id, retry}``):
     its ``data`` is JSON (``contentMediaType``) holding one stream event, or a mid-stream error
-    in the protocol's error shape, or the protocol's end marker."""
+    in the protocol's error shape, or the protocol's end marker. Validators that do not parse
+    the stream (Prism's proxy checks the whole body as one string) meet the second branch, the
+    stream as text: they cannot judge its events either way, and must not call it invalid."""
     data: list[dict[str, Any]] = [{"type": "string", "contentMediaType": "application/json",
                                    "contentSchema": _ref(stream)}]
     if error is not None:
@@ -162,9 +164,10 @@ def sse_event(protocol: str, stream: str, error: str | None) -> dict[str, Any]:
                      "contentSchema": _ref(error)})
     if protocol in STREAM_END:
         data.insert(0, {"const": STREAM_END[protocol]})
-    return {"type": "object", "required": ["data"], "properties": {
+    event = {"type": "object", "required": ["data"], "properties": {
         "data": data[0] if len(data) == 1 else {"anyOf": data}, "event": {"type": "string"},
         "id": {"type": "string"}, "retry": {"type": "integer", "minimum": 0}}}
+    return {"anyOf": [event, {"type": "string", "description": "the whole stream, as text"}]}
 
 
 def _servers(profile: providers.Profile, apis: list[providers.Api],

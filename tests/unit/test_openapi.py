@@ -143,7 +143,9 @@ def test_responses_and_streams() -> None:
     stream = mimo["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
     assert stream["text/event-stream"]["x-event-schema"] == {
         "$ref": "#/components/schemas/openai-chat.chunk"}
-    data = stream["text/event-stream"]["schema"]["properties"]["data"]["anyOf"]
+    event, text = stream["text/event-stream"]["schema"]["anyOf"]
+    assert text["type"] == "string"  # the stream as one string, as Prism's proxy reads it
+    data = event["properties"]["data"]["anyOf"]
     assert data[0] == {"const": "[DONE]"}  # openai's end marker is not JSON
     assert [d["contentSchema"]["$ref"].rsplit("/", 1)[1] for d in data[1:]] == [
         "openai-chat.chunk", "openai-chat.error"]
