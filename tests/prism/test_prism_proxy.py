@@ -33,9 +33,9 @@ from tests.extra_servers import ROOT, free_port, require
 PRISM = ROOT / "tools/prism/node_modules/.bin/prism"
 BEARER = {"Authorization": f"Bearer {MOCK_KEY}"}
 PNG = media.data_url(of_size("png", 2000), "image/png")
-# Prism 5.14's proxy forwards a request body as UTF-8 text: a PNG's bytes arrive re-encoded and
-# longer (10 bytes of a PNG header arrived as more, and WaveSpeed's presigned PUT answered 413). So the files uploaded
-# through it are text; a PNG goes through JSON (base64) as the SDKs send images anyway.
+# Prism 5.14's proxy forwards a request body as UTF-8 text: bytes that are not UTF-8 arrive
+# re-encoded and longer (WaveSpeed's presigned PUT of 10 such bytes answered 413). So the files
+# uploaded through it are text; images go as base64 in JSON, as the SDKs send them anyway.
 FILE = b"a text file, uploaded as the SDKs upload any file\n" * 10
 
 
