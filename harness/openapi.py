@@ -199,7 +199,7 @@ def build(provider: str, server: str | None = None, handed_out: bool = True) -> 
     websocket: list[dict[str, Any]] = []
     for api in profile.apis:
         urls = api.protocol.urls if handed_out else ()
-        for op in [*api.operations(), *(providers.Operation(api, ep, None, ep.path, None)
+        for op in [*api.operations(), *(providers.Operation(api, ep, None, ep.path, ep.request)
                                         for ep in urls)]:
             if op.endpoint.method not in HTTP_METHODS:
                 websocket.append(_websocket(api, op))

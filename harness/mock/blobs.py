@@ -70,7 +70,17 @@ def save(ctx: MockContext, blob_id: str, data: bytes) -> None:
 
 
 def exists(ctx: MockContext, blob_id: str) -> bool:
-    return ctx.part.uploads.get(_key(ctx, blob_id)) is not None
+    return stored(ctx, blob_id) is not None
+
+
+def stored(ctx: MockContext, blob_id: str) -> bytes | None:
+    """The bytes saved under ``blob_id``; None when never saved or expired."""
+    data = ctx.part.uploads.get(_key(ctx, blob_id))
+    return None if data is None else bytes(data)
+
+
+def drop(ctx: MockContext, blob_id: str) -> None:
+    ctx.part.uploads.pop(_key(ctx, blob_id))
 
 
 def serve(ctx: MockContext, blob_id: str, filename: str) -> Response:

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from harness import media
-from harness.mock import blobs, generate
+from harness.mock import blobs, fal_multipart, generate
 from harness.mock.advisory import advise
 from harness.mock.context import MockContext
 from harness.mock.jobs import CANCEL_MESSAGE, FAIL_MESSAGE, Job, JobQueue, Phase, fails
@@ -232,9 +232,8 @@ def _rest(ctx: MockContext) -> list[BaseRoute]:
 
 def _cdn(ctx: MockContext) -> list[BaseRoute]:
     async def upload(request: Request) -> Response:
-        if request.headers.get("authorization", "") != f"Bearer {cdn_token(ctx)}":
-            return ctx.error(401, "missing or invalid storage token: send 'Authorization: "
-                                  "Bearer <token from /storage/auth/token>'")
+        if (denied := authorise(request)) is not None:
+            return denied
         content_type = request.headers.get("content-type")
         limit = blobs.limit_for(ctx, content_type)
         data = await blobs.read_limited(request, limit)
@@ -253,5 +252,12 @@ def _cdn(ctx: MockContext) -> list[BaseRoute]:
     async def download(request: Request) -> Response:
         return blobs.serve(ctx, request.path_params["blob_id"], request.path_params["name"])
 
+    def authorise(request: Request) -> Response | None:
+        if request.headers.get("authorization", "") != f"Bearer {cdn_token(ctx)}":
+            return ctx.error(401, "missing or invalid storage token: send 'Authorization: "
+                                  "Bearer <token from /storage/auth/token>'")
+        return None
+
     return [Route("/files/upload", upload, methods=["POST"]),
+            *fal_multipart.routes(ctx, authorise),
             Route("/files/{blob_id}/{name:path}", download, methods=["GET"])]

@@ -165,3 +165,17 @@ def test_persistent_429_stops_at_the_attempt_cap(fal: fal_client.SyncClient, ser
         fal.run("fal-ai/mini-cpm", IMAGE_INPUT, headers={"x-test-tag": tag, HEADER: "status=429"})
     assert info.value.status_code == 429 and info.value.error_type == "rate_limited"
     assert len(requests_tagged(served_mock, tag)) == 3
+
+
+def test_a_file_over_the_multipart_threshold_uploads_in_parts(
+        fal: fal_client.SyncClient, served_mock: ServedMock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """fal-client uploads files over 100 MB in parts; the thresholds shrink so a test file does."""
+    monkeypatch.setattr(fal_module, "MULTIPART_THRESHOLD", 4096)
+    monkeypatch.setattr(fal_module, "MULTIPART_CHUNK_SIZE", 2048)
+    data = media.data_url(png()).encode() * 64  # 4 parts of 2048, the last one shorter
+    url = fal.upload(data, "text/plain", "notes.txt")
+    assert "/multipart/" not in url and url.endswith("/notes.txt")
+    assert httpx.get(url).content == data
+    mine = [s for s in served_mock.app.state.mock.seen if "/multipart/" in s.path]
+    assert sum(s.method == "PUT" for s in mine) == -(-len(data) // 2048) >= 3

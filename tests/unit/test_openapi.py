@@ -21,7 +21,7 @@ from harness.mock.config import MOCK_KEY
 from harness.mock.serve import ServedMock
 
 # (method, path) pairs per provider; fal's status/result/cancel are shared by its two apps.
-OPERATIONS = {"fal": 10, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 7}
+OPERATIONS = {"fal": 13, "local": 2, "mimo": 3, "modelbest": 2, "wavespeed": 7}
 
 
 @pytest.fixture(scope="module", params=sorted(OPERATIONS))
