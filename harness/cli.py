@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from harness import __version__
+from harness import __version__, output
 from harness.errors import ExitCode, HarnessError, UsageError
 
 EXIT_HELP = ("Exit status: 0 every selected check ran and passed; 1 contract findings (or "
@@ -26,7 +25,7 @@ EXIT_HELP = ("Exit status: 0 every selected check ran and passed; 1 contract fin
              "offered, a missing key; --allow-empty accepts it); 4 the target is unreachable.")
 app = typer.Typer(help="Contract tests and provider-compatibility checks for VLM APIs.\n\n"
                   + EXIT_HELP, no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
+err = output.stderr()
 F = TypeVar("F", bound=Callable[..., Any])
 
 

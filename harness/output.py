@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -45,6 +46,21 @@ class _Stdout(Console):
         # rich exits with status 1 here; the command's verdict should decide the status instead.
         self.quiet = True
         raise BrokenPipeError
+
+
+class _Stderr(Console):
+    def on_broken_pipe(self) -> None:
+        # Progress and notes were for a reader who left (``2>&1 | head``): go quiet and let the
+        # command finish, so its verdict decides the status (rich would exit 1 here).
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+
+
+def stderr(**options: Any) -> Console:
+    """A console on stderr (progress, notes, verdicts) that a closed pipe silences."""
+    return _Stderr(stderr=True, **options)
 
 
 def stdout(quiet: bool = False) -> Console:
@@ -94,7 +110,7 @@ def emit(result: RunResult, fmt: str, out: Console, title: str,
 
 def verdict(result: RunResult, where: str, err: Console | None = None) -> None:
     """The counts and the exit status on stderr; nothing checked is said loudly."""
-    err = err or Console(stderr=True)
+    err = err or stderr()
     counts = {o: sum(1 for c in result.cases if c.outcome is o) for o in Outcome}
     code = result.exit_code
     err.print(" ".join(f"[{STYLE[o]}]{n} {o.value}[/]" for o, n in counts.items()),

@@ -19,6 +19,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.status import Status
 
+from harness import output
+
 
 class Progress(Protocol):
     def started(self, label: str) -> None: ...
@@ -32,7 +34,7 @@ class ConsoleProgress:
 
     def __init__(self, verb: str, *, console: Console | None = None, quiet: bool = False) -> None:
         self.verb = verb
-        self.console = console or Console(stderr=True)
+        self.console = console or output.stderr()
         self.quiet = quiet
         self.t0 = time.perf_counter()
         self.done = 0

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -97,7 +96,7 @@ def command(*, target: str, provider: str, checks: str | None,
         causes = causes_table(result) if fmt == "table" else None
         if causes is not None:
             out.print(causes)
-    err = Console(stderr=True, quiet=quiet)
+    err = output.stderr(quiet=quiet)
     for line in waiver_lines(result):
         err.print(line, highlight=False, soft_wrap=True)
     output.verdict(result, f"reports in {reports_dir}/", err)

@@ -122,8 +122,6 @@ def command(*, target: str, provider: str, base_url: str | Sequence[str] | None,
     3 when nothing could be measured."""
     import shlex
 
-    from rich.console import Console
-
     from harness import output
     from harness.drift.guide import render
     from harness.progress import ConsoleProgress
@@ -146,7 +144,7 @@ def command(*, target: str, provider: str, base_url: str | Sequence[str] | None,
         tgt.close()
     write_reports(outcome.result, reports_dir)
     out = output.stdout(quiet)
-    err = Console(stderr=True, quiet=quiet, soft_wrap=True, highlight=False)
+    err = output.stderr(quiet=quiet, soft_wrap=True, highlight=False)
     with output.closed_pipe_is_quiet():
         if fmt == "table":
             out.print(table(outcome))

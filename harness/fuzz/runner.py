@@ -235,7 +235,6 @@ def command(*, target: str, provider: str, max_examples: int | None, seed: int,
             quiet: bool = False, header: Sequence[str] = (), model: Sequence[str] = (),
             fmt: str | None = None, allow_empty: bool = False) -> int:
     """The body of ``vlm-harness fuzz``: fuzz, write the usual reports, print what failed."""
-    from rich.console import Console
 
     from harness import output
     from harness.progress import ConsoleProgress
@@ -261,5 +260,5 @@ def command(*, target: str, provider: str, max_examples: int | None, seed: int,
     with output.closed_pipe_is_quiet():
         output.emit(result, fmt, output.stdout(quiet), f"fuzz on {target}",
                     shown=lambda c: c.check == "fuzz" or c.outcome is not Outcome.PASS)
-    output.verdict(result, f"reports in {reports_dir}/", Console(stderr=True, quiet=quiet))
+    output.verdict(result, f"reports in {reports_dir}/", output.stderr(quiet=quiet))
     return result.exit_code

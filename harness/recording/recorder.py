@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from harness import engine, output, providers
@@ -177,7 +176,7 @@ def command(*, target: str, provider: str, checks: str | None,
         return ExitCode.FINDINGS
     empty = summary.result.empty_reason()
     if empty and not allow_empty:
-        Console(stderr=True, quiet=quiet).print(
+        output.stderr(quiet=quiet).print(
             f"[bold red]error: {empty}[/]; nothing worth replaying was recorded (exit 3; pass "
             "--allow-empty to accept that)", soft_wrap=True, highlight=False)
         return ExitCode.NOTHING_CHECKED

@@ -130,3 +130,8 @@ def test_plain_output_is_untruncated_with_progress_lines_and_a_closed_pipe_is_qu
                             " exit ${PIPESTATUS[0]}", shell=True, capture_output=True, text=True,
                             timeout=300, executable="/bin/bash")
     assert status.returncode == 0, status.stderr  # the verdict, not rich's broken-pipe 1
+    # Progress on the closed pipe too (2>&1 | head): still the verdict (rich's 1 before)
+    both = subprocess.run(f"'{cli}' run --provider fal --reports-dir '{tmp_path}' 2>&1 | head -1;"
+                          " exit ${PIPESTATUS[0]}", shell=True, capture_output=True, text=True,
+                          timeout=300, executable="/bin/bash")
+    assert both.returncode == 0 and "Traceback" not in both.stdout, both.stdout
