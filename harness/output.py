@@ -48,14 +48,19 @@ class _Stdout(Console):
         raise BrokenPipeError
 
 
+def _to_devnull(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null: its reader went away."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
 class _Stderr(Console):
     def on_broken_pipe(self) -> None:
         # Progress and notes were for a reader who left (``2>&1 | head``): go quiet and let the
         # command finish, so its verdict decides the status (rich would exit 1 here).
         self.quiet = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stderr.fileno())
-        os.close(devnull)
+        _to_devnull(sys.stderr)
 
 
 def stderr(**options: Any) -> Console:
@@ -134,6 +139,4 @@ def closed_pipe_is_quiet() -> Iterator[None]:
         yield
     except BrokenPipeError:
         # Python flushes stdout again at exit; point it at /dev/null so that is silent too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        _to_devnull(sys.stdout)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,18 +66,19 @@ def _key(ctx: MockContext, blob_id: str) -> str:
     return f"blob:{blob_id}"
 
 
+def file_name(raw: str | None, default: str) -> str:
+    """The last path segment of a client's file name, URL-quoted (``default`` when empty): it
+    becomes part of the URL the file is served at."""
+    return quote((raw or default).replace("\\", "/").rsplit("/", 1)[-1] or default)
+
+
 def save(ctx: MockContext, blob_id: str, data: bytes) -> None:
     ctx.part.uploads.put(_key(ctx, blob_id), data)
 
 
-def exists(ctx: MockContext, blob_id: str) -> bool:
-    return stored(ctx, blob_id) is not None
-
-
 def stored(ctx: MockContext, blob_id: str) -> bytes | None:
     """The bytes saved under ``blob_id``; None when never saved or expired."""
-    data = ctx.part.uploads.get(_key(ctx, blob_id))
-    return None if data is None else bytes(data)
+    return ctx.part.uploads.get(_key(ctx, blob_id))
 
 
 def drop(ctx: MockContext, blob_id: str) -> None:
@@ -85,7 +87,7 @@ def drop(ctx: MockContext, blob_id: str) -> None:
 
 def serve(ctx: MockContext, blob_id: str, filename: str) -> Response:
     """The stored bytes, or the provider's 404 when they are unknown or expired."""
-    data = ctx.part.uploads.get(_key(ctx, blob_id))
+    data = stored(ctx, blob_id)
     if data is None:
         return ctx.error(404, f"file {blob_id!r} not found (never uploaded, or expired)")
     fmt = media.sniff(data[:64])

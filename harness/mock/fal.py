@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -241,8 +241,7 @@ def _cdn(ctx: MockContext) -> list[BaseRoute]:
             return ctx.error(413, f"file is over the {limit}-byte limit for "
                                   f"{short(content_type or 'this content type')}")
         blobs.advise_size(ctx, content_type, len(data))
-        name = request.headers.get("x-fal-file-name") or "upload.bin"
-        name = quote(name.replace("\\", "/").rsplit("/", 1)[-1] or "upload.bin")
+        name = blobs.file_name(request.headers.get("x-fal-file-name"), "upload.bin")
         # Content-addressed: the same file uploaded twice gets the same URL, deterministically.
         blob_id = generate.digest("fal-cdn-file", ctx.config.seed,
                                   hashlib.sha256(data).hexdigest(), name)[:32]

@@ -17,7 +17,6 @@ import hashlib
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,7 +40,7 @@ def routes(ctx: MockContext, authorise: Authorise) -> list[BaseRoute]:
     tickets = itertools.count(1)
 
     async def create(request: Request) -> Response:
-        name = _file_name(request.headers.get("x-fal-file-name"))
+        name = blobs.file_name(request.headers.get("x-fal-file-name"), "upload.bin")
         blob_id = generate.digest(*ctx.config.unique("fal-multipart", ctx.config.seed, name,
                                                      next(tickets)))[:32]
         blobs.save(ctx, _meta(blob_id), (request.headers.get("content-type") or "").encode())
@@ -105,10 +104,6 @@ def _unknown(ctx: MockContext, request: Request, blob_id: str) -> Response | Non
         return ctx.error(404, f"multipart upload {short(request.path_params['upload_id'])} "
                               "not found (never created, or expired)")
     return None
-
-
-def _file_name(raw: str | None) -> str:
-    return quote((raw or "upload.bin").replace("\\", "/").rsplit("/", 1)[-1] or "upload.bin")
 
 
 def _number(raw: Any) -> int:

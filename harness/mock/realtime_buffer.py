@@ -30,7 +30,6 @@ class InputBuffer(Generic[T]):
     scale: float  # wall seconds per second of speech (the session's time scale)
     capacity_s: float = DEFAULT_WAITING_S  # seconds of speech allowed to wait
     free_at: float = 0.0  # when the chunk being heard has been heard
-    dropped: int = 0
     _waiting: deque[tuple[T, float]] = field(default_factory=deque)
 
     def add(self, item: T, seconds: float) -> int:
@@ -40,7 +39,6 @@ class InputBuffer(Generic[T]):
         while len(self._waiting) > 1 and self.waiting_s > self.capacity_s:
             self._waiting.popleft()
             pushed += 1
-        self.dropped += pushed
         return pushed
 
     @property

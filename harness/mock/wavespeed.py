@@ -17,10 +17,8 @@ parsing multipart needs python-multipart, which the project does not depend on.
 from __future__ import annotations
 
 import hmac
-import posixpath
 from itertools import count
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -121,7 +119,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
             return ctx.error(400, f"size: {size} bytes is over the {limit}-byte limit for "
                                   f"{short(content_type or 'an untyped file')}", "size")
         blob_id = generate.digest(*ctx.config.unique("ws-upload", ctx.config.seed, next(tickets)))[:24]
-        filename = quote(posixpath.basename(body["filename"].replace("\\", "/")) or "upload")
+        filename = blobs.file_name(body["filename"], "upload")
         return envelope({
             "upload": {"method": "PUT",
                        "headers": {"Content-Type": content_type} if content_type else {},
