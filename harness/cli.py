@@ -97,6 +97,9 @@ FormatOpt = Annotated[str | None, typer.Option(
     "--format", help="table, plain or json (default: table on a terminal, plain elsewhere).")]
 AllowEmptyOpt = Annotated[bool | None, typer.Option(
     "--allow-empty/--no-allow-empty", help="Exit 0, not 3, when nothing was checked.")]
+LocalFlavourOpt = Annotated[str | None, typer.Option(
+    help="local: the server program behind it (vllm, sglang, llama.cpp, llama-cpp-python); the "
+    "checks expect its dialect (error shape, extra fields), the mock serves it.")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Project config file (default: vlm-harness.toml or pyproject.toml "
     "[tool.vlm-harness], nearest from here upward).")]
@@ -193,6 +196,7 @@ def run(
     capabilities: Annotated[str | None, typer.Option(
         help="url/local: the capabilities the server offers (e.g. text,stream) instead of "
         "discovering them; the rest are reported as not offered.")] = None,
+    local_flavour: LocalFlavourOpt = None,
 ) -> int:
     """Run the contract suite against a target; write results.json, junit.xml and index.html.
 
@@ -206,7 +210,7 @@ def run(
         reports_dir=reports_dir, cassette_dir=cassettes_dir, concurrency=concurrency,
         waiver=None, format=fmt, allow_empty=allow_empty, timeout=timeout,
         check_timeout=check_timeout, run_timeout=run_timeout, upstream=upstream,
-        capabilities=capabilities),
+        capabilities=capabilities, local_flavour=local_flavour),
         dict(target="mock", provider="all", seed=0, reports_dir="reports", concurrency=1,
              allow_empty=False))
     _one_of(s["target"], [k.value for k in TargetKind])
@@ -223,7 +227,8 @@ def run(
         cassettes_dir=Path(s["cassette_dir"]) if s["cassette_dir"] else None, quiet=quiet,
         concurrency=s["concurrency"], waivers=s["waiver"] or (), fmt=s["format"],
         allow_empty=s["allow_empty"], timeout=s["timeout"], check_timeout=s["check_timeout"],
-        run_timeout=s["run_timeout"], upstream=s["upstream"], capabilities=s["capabilities"])
+        run_timeout=s["run_timeout"], upstream=s["upstream"], capabilities=s["capabilities"],
+        local_flavour=s["local_flavour"])
 
 
 @app.command()
@@ -435,6 +440,7 @@ def serve(
         "sends upstream (repeatable; never printed).")] = None,
     any_key: Annotated[bool, typer.Option(
         "--any-key", help="Accept any non-empty key (a missing key is still refused).")] = False,
+    local_flavour: LocalFlavourOpt = None,
 ) -> int:
     """Serve the reference mock; print the key, each API's base URL and the SDK snippets."""
     from harness.mock import serve as serve_mod
@@ -451,7 +457,7 @@ def serve(
     return serve_mod.command(host=host, port=port, tls=tls, faults_spec=faults, seed=seed,
                              names=providers, defects_spec=defects, workers=workers,
                              strict=strict, time_scale=time_scale, keys=tuple(key or ()),
-                             any_key=any_key)
+                             any_key=any_key, local_flavour=local_flavour)
 
 
 @app.command()

@@ -118,6 +118,8 @@ KEYS: dict[str, Key] = {
     "upstream": Key("str", "gateway target: a running `vlm-harness serve` as the upstream"),
     "capabilities": Key("str", "url/local: the capabilities offered (comma list) instead of "
                         "discovering them"),
+    "local_flavour": Key("str", "local: the server program behind it (vllm, sglang, llama.cpp, "
+                         "llama-cpp-python), whose dialect the checks expect"),
     "waiver": Key("waivers", "[[waiver]] entries: known deviations that do not fail a run"),
     "strict": Key("bool", "the mock refuses requests past advisory limits (no document states "
                           "them) and reads ambiguous units strictly"),

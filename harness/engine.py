@@ -54,6 +54,7 @@ class Plan:
     check_timeout_s: float | None = None  # None: the target kind's default (harness.deadlines)
     run_timeout_s: float | None = None
     capabilities: frozenset[str] | None = None  # forced; None: url/local targets discover them
+    local_flavour: str | None = None  # the local profile as this server program speaks it
 
     def budgets(self) -> deadlines.TimeBudgets:
         return deadlines.TimeBudgets.for_target(self.target.kind.value, check_s=self.check_timeout_s,
@@ -272,7 +273,7 @@ def run(plan: Plan, progress: Progress | None = None) -> RunResult:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     exchange_checks = [s for s in select(plan.check_spec) if s.kind == "exchange"]
     scrubber = Scrubber.from_env()
-    profiles = providers.select(plan.provider_spec)
+    profiles = providers.select(plan.provider_spec, plan.local_flavour)
     whole = plan.run_deadline()
 
     def one(case: Case) -> list[CaseResult]:

@@ -63,6 +63,8 @@ SETTINGS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
                  "(default: one served in process)", str),
     "capabilities": ("NAMES", "url/local: capabilities the server offers (text,image,...) "
                      "instead of discovering them", str),
+    "local_flavour": ("NAME", "local: the server program behind it (vllm, sglang, llama.cpp, "
+                      "llama-cpp-python), whose dialect the checks expect", str),
 }
 
 # Repeatable settings (option given several times; ini: one value per line) -> (metavar, help)

@@ -68,20 +68,23 @@ def command(*, target: str, provider: str, checks: str | None,
             model: Sequence[str] = (), waivers: Sequence[Waiver] = (), fmt: str | None = None,
             allow_empty: bool = False, timeout: float | None = None,
             check_timeout: float | None = None, run_timeout: float | None = None,
-            upstream: str | None = None, capabilities: str | None = None) -> int:
+            upstream: str | None = None, capabilities: str | None = None,
+            local_flavour: str | None = None) -> int:
     kind = TargetKind(target)
     options = target_options(kind=kind, base_url=base_url, header=header, model=model, seed=seed,
                              upstream=upstream,
                              max_requests=max_requests, max_cost=max_cost,
                              cassette_dir=str(cassettes_dir) if cassettes_dir else None,
-                             timeout_s=TimeBudgets.for_target(target, request_s=timeout).request_s)
+                             timeout_s=TimeBudgets.for_target(target, request_s=timeout).request_s,
+                             local_flavour=local_flavour)
     fmt = output.choose(fmt)
     tgt = make_target(options)
     plan = engine.Plan(target=tgt, provider_spec=provider, check_spec=checks, seed=seed,
                        command=shlex.join(["vlm-harness", *sys.argv[1:]]), concurrency=concurrency,
                        allow_empty=allow_empty, check_timeout_s=check_timeout,
                        run_timeout_s=run_timeout,
-                       capabilities=discovery.forced(capabilities, "--capabilities"))
+                       capabilities=discovery.forced(capabilities, "--capabilities"),
+                       local_flavour=local_flavour)
     try:
         with ConsoleProgress("checking", quiet=quiet) as progress:
             result = engine.run(plan, progress=progress)

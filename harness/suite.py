@@ -47,6 +47,7 @@ class VlmConfig:
     run_timeout: float | None = None
     upstream: str | None = None  # gateway target: a running `vlm-harness serve` as upstream
     capabilities: str | None = None  # url/local: forced, comma list (None: discovered)
+    local_flavour: str | None = None  # the server behind the local profile (vllm, sglang...)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -74,7 +75,7 @@ class VlmConfig:
                               max_cost=self.max_cost, seed=self.seed,
                               timeout_s=TimeBudgets.for_target(self.target,
                                                                request_s=self.timeout).request_s,
-                              upstream=self.upstream)
+                              upstream=self.upstream, local_flavour=self.local_flavour)
 
     def make_target(self) -> Target:
         from harness.targets import make_target
@@ -101,7 +102,8 @@ def run_contract(config: VlmConfig | None = None, *, target: Target | None = Non
                                         check_timeout_s=settings.check_timeout,
                                         run_timeout_s=settings.run_timeout,
                                         capabilities=discovery.forced(settings.capabilities,
-                                                                      "--vlm-capabilities")))
+                                                                      "--vlm-capabilities"),
+                                        local_flavour=settings.local_flavour))
     finally:
         if own:
             tgt.close()

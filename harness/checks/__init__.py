@@ -10,6 +10,7 @@ from harness.checks import (
     gateway_faults,  # noqa: F401
     lifecycle,  # noqa: F401
     media_limits,  # noqa: F401
+    models,  # noqa: F401
     realtime,  # noqa: F401
     streaming,  # noqa: F401
 )

@@ -88,8 +88,10 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if isinstance(body, dict) and set(body) == {"message"} and (ex.status, body["message"]) in \
             documented:
         return
-    if error_schema and not schemas.validator(error_schema).is_valid(body):
-        best = jsonschema.exceptions.best_match(schemas.validator(error_schema).iter_errors(body))
+    validator = schemas.validator(error_schema, ctx.profile.overlay(error_schema)) \
+        if error_schema else None
+    if validator is not None and not validator.is_valid(body):
+        best = jsonschema.exceptions.best_match(validator.iter_errors(body))
         yield ctx.finding(f"HTTP {ex.status} error body is not in the provider's shape "
                           f"({error_schema}): {best.message if best else ''}", exchange=ex,
                           schema=error_schema)

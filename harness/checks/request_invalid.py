@@ -1,10 +1,13 @@
 """Invalid requests: the documented ways to get a request to a provider API wrong.
 
-:func:`invalid_samples` starts from the canonical image request and breaks it one way at a
+:func:`invalid_samples` starts from a canonical valid request and breaks it one way at a
 time (JSON that does not parse, a missing or mistyped field, an out-of-range value, an unknown
-model or enum value, undecodable or mislabelled media); each :class:`InvalidSample` says which
-statuses must answer it and which fields the error message should name, and whether accepting
-it is a broken promise or only a warning (``strict``). The bad-input error checks send them all.
+model or enum value, undecodable or mislabelled media): the media variants from the image
+request, the chat protocols' field variants from the text request, so a server that cannot
+take images (llama.cpp without a projector answers them 500) is not blamed for every field;
+each :class:`InvalidSample` says which statuses must answer it and which fields the error
+message should name, and whether accepting it is a broken promise or only a warning
+(``strict``). The bad-input error checks send them all.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from harness import providers
 from harness.checks.exchange import Exchange, Probe
 from harness.checks.request_media import JPEG, png
-from harness.checks.request_samples import _token_field, sample
+from harness.checks.request_samples import Sample, _token_field, sample
 from harness.errors import UnknownNameError
 from harness.providers import Api
 
@@ -72,20 +75,23 @@ def invalid_samples(api: Api) -> list[InvalidSample]:
     out = [InvalidSample("invalid-json", base.endpoint, base.model,
                          content=b'{"model": "x", "messages": [')]
 
-    def variant(name: str, fields: tuple[str, ...], edit: Any, **kw: Any) -> None:
-        body = copy.deepcopy(base.json_body)
+    def variant(name: str, fields: tuple[str, ...], edit: Any, *, start: Sample = base,
+                **kw: Any) -> None:
+        body = copy.deepcopy(start.json_body)
         edit(body)
-        out.append(InvalidSample(name, base.endpoint, base.model, json_body=body, fields=fields, **kw))
+        out.append(InvalidSample(name, start.endpoint, start.model, json_body=body, fields=fields,
+                                 **kw))
 
     if protocol in ("openai-chat", "anthropic-messages"):
+        text = sample(api, "text")
         tokens = "max_tokens" if protocol == "anthropic-messages" else _token_field(api)
         required = "max_tokens" if protocol == "anthropic-messages" else "messages"
-        variant("missing-field", (required,), lambda b: b.pop(required))
-        variant("wrong-type", (tokens,), lambda b: b.update({tokens: "sixty-four"}))
+        variant("missing-field", (required,), lambda b: b.pop(required), start=text)
+        variant("wrong-type", (tokens,), lambda b: b.update({tokens: "sixty-four"}), start=text)
         # A closed documented list makes accepting any model id a broken promise; without one
         # (a local server, which may ignore the field) it is only worth a warning.
         variant("unknown-model", ("model",), lambda b: b.update(model="no-such-model-vlm-harness"),
-                expected=frozenset({400, 404}), strict=_model_enum(api))
+                start=text, expected=frozenset({400, 404}), strict=_model_enum(api))
     if protocol == "openai-chat":
         def set_url(url: str) -> Any:
             return lambda b: b["messages"][0]["content"][1]["image_url"].update(url=url)

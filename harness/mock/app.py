@@ -30,7 +30,7 @@ from harness.mock import defects, faults, journaling
 from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState, Seen
-from harness.mock.errors import error_response
+from harness.mock.errors import error_response, error_shape
 from harness.mock.shield import ProtocolAt, Shield, protocol_lookup
 from harness.mock.validation import short
 
@@ -113,11 +113,11 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
     config = config or MockConfig()
     state = MockState.create(config)
     server_fault = faults.parse(config.faults)
-    selected = [p.name for p in providers.select(",".join(names) if names else "all")]
+    profiles = providers.select(",".join(names) if names else "all", config.local_flavour)
+    selected = [p.name for p in profiles]
     # APIs sharing a prefix (ModelBest chat and realtime under /modelbest/v1) share one mount.
     grouped: dict[str, tuple[str, list[BaseRoute], providers.Profile]] = {}
-    for name in selected:
-        profile = providers.get(name)
+    for profile in profiles:
         for api in profile.apis:
             ctx = MockContext(profile, api, state)
             for host in api.base_urls:
@@ -131,7 +131,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
             # A Router, not a Starlette app: its misses and crashes must reach the outer app's
             # refusals and Shield, not a nested ServerErrorMiddleware's plain-text 500.
             Router(routes=routes), protocol=protocol,
-            server=server_fault, seed=config.seed,
+            server=server_fault, seed=config.seed, shape=error_shape(profile),
             catalogue=profile.errors, runtime=lambda: state.runtime_fault))
         for prefix, (protocol, routes, profile) in sorted(grouped.items(), key=lambda kv: -len(kv[0]))
     ]
@@ -154,8 +154,8 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                                                                           strict=True)}
             for name, p in state.partitions.items()}})
 
-    journaled = [(api.mock_prefix(host), providers.get(name), api) for name in selected
-                 for api in providers.get(name).apis for host in api.base_urls]
+    journaled = [(api.mock_prefix(host), profile, api) for profile in profiles
+                 for api in profile.apis for host in api.base_urls]
     app = Starlette(routes=[Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls),
                             Route("/_harness/webhooks", webhook_log),

@@ -67,6 +67,9 @@ class MockConfig:
     # provider beside its own; ``any_key`` accepts any non-empty key (a missing one is still 401).
     extra_keys: tuple[str, ...] = ()
     any_key: bool = False
+    # serve --local-flavour: the local profile answers as this server program does (its error
+    # shape and /v1/models owner, harness.providers.flavours)
+    local_flavour: str | None = None
 
     def unique(self, *parts: object) -> tuple[object, ...]:
         """``parts`` made unique to this worker, for ids that counters mint per process."""

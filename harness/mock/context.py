@@ -24,7 +24,7 @@ from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.edge import parse_json
-from harness.mock.errors import error_response
+from harness.mock.errors import error_response, error_shape
 from harness.mock.faults import RuntimeFault
 from harness.mock.journaling import Journal as Exchanges
 from harness.mock.store import Budget, Journal, Partition, Sweeper
@@ -162,17 +162,24 @@ class MockContext:
     def request_id(self) -> str:
         return f"req_{self.profile.name}_{self.config.seed}_{next(self._ids):06d}"
 
+    @property
+    def error_shape(self) -> str:
+        """``object`` where the server flavour answers SGLang's top-level error object."""
+        return error_shape(self.profile)
+
     def error(self, status: int, message: str, param: str | None = None,
               headers: dict[str, str] | None = None) -> JSONResponse:
         return error_response(self.protocol, status, self.state.scrubber.text(message),
-                              param=param, request_id=self.request_id(), headers=headers)
+                              param=param, request_id=self.request_id(), headers=headers,
+                              shape=self.error_shape)
 
     def documented(self, name: str, param: str | None = None) -> JSONResponse:
         """Error ``name`` of the provider's catalogue, in the shape its document shows."""
         answer = catalogue.resolve(name, self.profile.errors, self.protocol)
         catalogue.note_choice(answer)
         return error_response(self.protocol, answer.status, answer.message, param=param,
-                              request_id=self.request_id(), shape=answer.shape)
+                              request_id=self.request_id(),
+                              shape=self.error_shape if answer.shape == "protocol" else answer.shape)
 
     def problem(self, p: Problem) -> JSONResponse:
         return self.error(p.status, p.message, p.param)

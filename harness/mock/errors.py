@@ -9,9 +9,12 @@ these shapes; handlers only say which status, which message and which field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from harness.providers import Profile
 
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                  403: "permission_denied_error", 404: "not_found_error",
@@ -39,12 +42,27 @@ def fastapi_loc(param: str) -> list[str | int]:
     return [where, *(int(p) if p.isdigit() else p for p in parts)]
 
 
+def error_shape(profile: Profile) -> str:
+    """The shape a profile's errors take: its server flavour's (``object``: SGLang's top-level
+    error object; ``status-code``: the OpenAI shape with the HTTP status as ``code``, as
+    llama.cpp and vLLM answer), else the protocol's own."""
+    flavour = profile.served_as
+    return "protocol" if flavour is None or flavour.error_body == "openai" else flavour.error_body
+
+
 def error_body(protocol: str, status: int, message: str, *, param: str | None = None,
                request_id: str = "", shape: str = "protocol") -> dict[str, Any]:
     """The JSON body ``protocol`` sends for an error of ``status``; ``shape="message"`` is a
-    document's own ``{"message": ...}`` body (MiMo's quota error, harness.mock.catalogue)."""
+    document's own ``{"message": ...}`` body (MiMo's quota error, harness.mock.catalogue),
+    ``object`` and ``status-code`` a local server flavour's (:func:`error_shape`)."""
     if shape == "message":
         return {"message": message}
+    if shape == "object":
+        return {"object": "error", "message": message,
+                "type": _OPENAI_TYPES.get(status, "api_error"), "param": param, "code": status}
+    if shape == "status-code":
+        return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"),
+                          "param": param, "code": status}}
     if protocol == "anthropic-messages":
         return {"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
                                            "message": message}, "request_id": request_id}

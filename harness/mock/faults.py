@@ -100,8 +100,10 @@ class FaultMiddleware:
 
     def __init__(self, app: ASGIApp, *, protocol: str, server: Fault, seed: int,
                  catalogue: Mapping[str, Mapping[str, Any]],
-                 runtime: Callable[[], RuntimeFault | None] = lambda: None) -> None:
+                 runtime: Callable[[], RuntimeFault | None] = lambda: None,
+                 shape: str = "protocol") -> None:
         self.app, self.protocol, self.server, self.seed = app, protocol, server, seed
+        self.shape = shape  # the errors' shape (harness.mock.errors.error_shape)
         self.catalogue, self.counter, self.runtime = catalogue, 0, runtime
 
     def request_id(self) -> str:
@@ -119,8 +121,8 @@ class FaultMiddleware:
                 runtime.fault if runtime else self.server)
         except UsageError as exc:
             if scope["type"] == "http":
-                await error_response(self.protocol, 400, str(exc),
-                                     request_id=self.request_id())(scope, receive, send)
+                await error_response(self.protocol, 400, str(exc), request_id=self.request_id(),
+                                     shape=self.shape)(scope, receive, send)
             else:  # closing before accept rejects the handshake (HTTP 403), never leaves it hanging
                 await send({"type": "websocket.close", "code": 1008, "reason": str(exc)[:120]})
             return
@@ -136,7 +138,8 @@ class FaultMiddleware:
             catalogue_.note_choice(answer)
             extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             await error_response(self.protocol, answer.status, answer.message, headers=extra,
-                                 request_id=self.request_id(), shape=answer.shape,
+                                 request_id=self.request_id(),
+                                 shape=self.shape if answer.shape == "protocol" else answer.shape,
                                  )(scope, receive, send)
             return
         await self.app(scope, receive, send)

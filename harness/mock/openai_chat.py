@@ -189,11 +189,15 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
             await asyncio.sleep(delay)
         return JSONResponse(completion(cid, model, choices, usage), headers=headers)
 
+    # a flavoured local server names itself as owner, as vLLM and llama.cpp do
+    owner = ctx.profile.served_as.owned_by if ctx.profile.served_as else ""
+    owner = owner or ctx.profile.name
+
     async def models(request: Request) -> Response:
         denied = ctx.authenticate(request)
         if denied is not None:
             return denied
-        data = [{"id": m, "object": "model", "created": CREATED, "owned_by": ctx.profile.name}
+        data = [{"id": m, "object": "model", "created": CREATED, "owned_by": owner}
                 for m in offered_models(api)]
         return JSONResponse({"object": "list", "data": data},
                             headers={"x-request-id": ctx.request_id()})

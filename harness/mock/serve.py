@@ -223,21 +223,25 @@ def banner(served: ServedMock, key_note: str = "") -> list[str]:
 
 def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
             names: str, defects_spec: str = "", workers: int = 1, strict: bool = False,
-            time_scale: float = 1.0, keys: tuple[str, ...] = (), any_key: bool = False) -> int:
+            time_scale: float = 1.0, keys: tuple[str, ...] = (), any_key: bool = False,
+            local_flavour: str | None = None) -> int:
     faults.parse(faults_spec)  # a bad spec is a usage error before anything starts
     defects.parse(defects_spec)
+    providers.select(names, local_flavour)  # an unknown flavour, too
     if any(not k.strip() for k in keys):
         raise UsageError("--key: an empty key would let requests without one through; give a "
                          "value, or use --any-key")
     # Served, the mock keeps the documents' clock (time_scale 1); tests pass a faster one.
     config = MockConfig(seed=seed, faults=faults_spec, defects=defects_spec, strict=strict,
-                        realtime_time_scale=time_scale, extra_keys=tuple(keys), any_key=any_key)
+                        realtime_time_scale=time_scale, extra_keys=tuple(keys), any_key=any_key,
+                        local_flavour=local_flavour)
     served = ServedMock(config, names=None if names in ("", "all") else names.split(","),
                         host=host, port=port, tls=tls, log_level="info")
     print(f"vlm-harness reference mock on {served.url} (seed {seed}, "
           f"faults: {faults_spec or 'none'}, defects: {defects_spec or 'none'}, "
           f"limits: {'strict' if strict else 'documented (advisory ones reported)'}, "
-          f"time scale {time_scale:g}); Ctrl-C stops it", flush=True)
+          f"time scale {time_scale:g}"
+          f"{f', local as {local_flavour}' if local_flavour else ''}); Ctrl-C stops it", flush=True)
     for provider, apis in served.base_urls().items():
         for label, url in apis.items():
             print(f"  {provider:<10} {label:<24} {url}")

@@ -3,12 +3,14 @@
 A profile names the protocols the provider speaks and, for each, its documented base URLs,
 auth scheme and key variable, models (with their own input schemas where the protocol is
 per-model, as on WaveSpeed and fal), media limits, an error catalogue and its *dialect*: JSON
-Schema overlays that narrow a shared protocol schema (allowed models...). Profiles are validated
+Schema overlays that narrow a shared protocol schema (allowed models...), and the *flavours* of
+servers behind it (:mod:`harness.providers.flavours`). Profiles are validated
 against ``schemas/harness/profile.json`` when loaded; adding a provider means adding one file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,9 +24,10 @@ import jsonschema
 import yaml
 
 from harness import protocols, schemas
-from harness.errors import ProfileError, UnknownNameError
+from harness.errors import ProfileError, UnknownNameError, UsageError
 from harness.findings import Source
 from harness.media import MediaLimits
+from harness.providers.flavours import Flavour, parse_all
 from harness.providers.limits import MediaPolicy, policy
 
 HERE = Path(__file__).parent
@@ -159,6 +162,8 @@ class Profile:
     notes: tuple[str, ...] = ()
     source: Source | None = None
     specs: tuple[PublishedSpec, ...] = ()
+    flavours: Mapping[str, Flavour] = field(default_factory=lambda: MappingProxyType({}))
+    flavour: str | None = None  # the flavour applied (``flavoured``), None for the plain profile
 
     @property
     def limits(self) -> Mapping[str, MediaLimits]:
@@ -177,6 +182,19 @@ class Profile:
 
     def overlay(self, schema: str) -> dict[str, Any] | None:
         return self.dialect.get(schema)
+
+    @property
+    def served_as(self) -> Flavour | None:
+        """The flavour applied to this profile, if any."""
+        return self.flavours.get(self.flavour) if self.flavour else None
+
+    def flavoured(self, name: str | None) -> Profile:
+        """This profile as the flavour ``name`` serves it (None: as it is)."""
+        if name is None or name == self.flavour:
+            return self
+        if name not in self.flavours:
+            raise UnknownNameError(f"{self.name} flavour", name, list(self.flavours))
+        return self.flavours[name].apply(self)
 
     def capabilities(self) -> frozenset[str]:
         caps: set[str] = set()
@@ -216,6 +234,7 @@ def parse(raw: Any, where: str) -> Profile:
     dialect = dict(raw.get("dialect", {}))
     notes = tuple(dialect.pop("notes", ()))
     return Profile(
+        flavours=parse_all(raw.get("flavours", {}), dialect, where),
         name=raw["name"], title=raw["title"], source=src, notes=notes,
         apis=tuple(_api(raw["name"], a, src) for a in raw["apis"]),
         media=policy(raw.get("limits", {})),
@@ -250,14 +269,25 @@ def all_profiles() -> list[Profile]:
     return [get(n) for n in known()]
 
 
-def select(spec: str) -> list[Profile]:
-    """``all`` or a comma-separated list of provider names."""
+def select(spec: str, flavour: str | None = None) -> list[Profile]:
+    """``all`` or a comma-separated list of provider names; ``flavour`` (``--local-flavour``)
+    is applied to the profiles that have it, and must be one of a selected profile's."""
     if spec in ("", "all"):
-        return all_profiles()
-    chosen = [get(n.strip()) for n in spec.split(",") if n.strip()]
+        chosen = all_profiles()
+    else:
+        chosen = [get(n.strip()) for n in spec.split(",") if n.strip()]
     if not chosen:  # "," or " ": an empty selection would run nothing and pass
         raise UnknownNameError("provider", spec, ["all", *known()])
-    return chosen
+    if flavour is None:
+        return chosen
+    having = [p for p in chosen if p.flavours]
+    if not having:
+        with_flavours = ", ".join(p.name for p in all_profiles() if p.flavours)
+        raise UsageError(f"--local-flavour {flavour!r}: only {with_flavours} has flavours, "
+                         "and it is not among the selected providers")
+    if not any(flavour in p.flavours for p in having):
+        raise UnknownNameError("--local-flavour", flavour, {f for p in having for f in p.flavours})
+    return [p.flavoured(flavour) if p.flavours else p for p in chosen]
 
 
 def profile_problems(profile: Profile) -> Iterator[str]:
@@ -268,13 +298,25 @@ def profile_problems(profile: Profile) -> Iterator[str]:
             for ref in filter(None, (op.request, op.endpoint.stream, *op.endpoint.responses.values())):
                 if ref not in known_schemas:
                     yield f"{profile.name}: {op.key} cites missing schema {ref!r}"
+    used = {ref for api in profile.apis for op in api.operations() for ref in (
+        op.request, op.endpoint.stream, api.protocol.error, *op.endpoint.responses.values())}
     for ref in profile.dialect:
         if ref not in known_schemas:
             yield f"{profile.name}: dialect overlays missing schema {ref!r}"
-        elif not any(ref == op.request for api in profile.apis for op in api.operations()):
+        elif ref not in used:
             yield f"{profile.name}: dialect overlays {ref!r}, which no endpoint of it uses"
     for ref, overlay in profile.dialect.items():
         try:
             jsonschema.Draft7Validator.check_schema(schemas.strip_annotations(overlay))
         except jsonschema.SchemaError as exc:
             yield f"{profile.name}: dialect overlay for {ref!r} is not a valid schema: {exc.message}"
+    if profile.flavour is not None or not profile.flavours:
+        return
+    plain = set(profile_problems(dataclasses.replace(profile, flavours=MappingProxyType({}))))
+    for name, flavour in profile.flavours.items():
+        for ref in flavour.schemas:
+            if ref not in used:
+                yield f"{profile.name}: flavour {name} replaces {ref!r}, which no endpoint of it uses"
+        for problem in profile_problems(profile.flavoured(name)):
+            if problem not in plain:
+                yield f"{problem} (flavour {name})"

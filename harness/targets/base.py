@@ -52,6 +52,9 @@ class TargetOptions:
     # Gateway target: root of a running `vlm-harness serve` acting as the gateway's upstream;
     # None serves one in process.
     upstream: str | None = None
+    # The server program behind the local profile (--local-flavour): the mock target serves
+    # the local provider as it answers (harness.providers.flavours)
+    local_flavour: str | None = None
 
 
 class WebSocketClosed(HarnessError):

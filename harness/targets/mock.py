@@ -38,7 +38,8 @@ class MockTarget:
     def __init__(self, options: TargetOptions | None = None, *,
                  mock_config: MockConfig | None = None) -> None:
         self.options = options or TargetOptions()
-        self.config = mock_config or MockConfig(seed=self.options.seed)
+        self.config = mock_config or MockConfig(seed=self.options.seed,
+                                                local_flavour=self.options.local_flavour)
         self.app = build_app(self.config)
         self._lock = threading.Lock()
         self._runner: TestClient | None = None
