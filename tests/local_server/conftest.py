@@ -1,11 +1,13 @@
-"""A real local server for the local-target tests: llama-cpp-python's OpenAI server.
+"""Real local servers for the local-target tests: llama.cpp's ``llama-server`` and
+llama-cpp-python's OpenAI server, both on one llama.cpp build.
 
-``llama_server`` uses the ``local-server`` extra's interpreter (``.venv-local/bin/python``,
-made by ``.ci/run``; ``VLM_HARNESS_LOCAL_PYTHON`` names another), writes the tiny random-weight
-model of ``tiny_gguf.py`` with that interpreter's ``gguf`` and serves it with
-``python -m llama_cpp.server`` on a free loopback port, waiting for ``/v1/models`` under a
-deadline. Without the extra the tests skip, saying how to install it; under
-``VLM_HARNESS_REQUIRE_EXTRAS=1`` (CI) they fail instead.
+``tools/llama.cpp/build`` compiles the llama.cpp that the pinned llama-cpp-python vendors into
+``.venv-local/llama.cpp/bin``: the C++ ``llama-server`` and the shared libraries, which
+llama-cpp-python (installed from the ``local-server`` extra without its own build) loads
+through ``LLAMA_CPP_LIB_PATH``. ``tiny_model`` writes the random-weight model of
+``tiny_gguf.py`` with that venv's ``gguf``; each server fixture serves it on a free loopback
+port, waiting for ``/v1/models`` under a deadline. Without the extra or the build the tests
+skip, saying how to install them; under ``VLM_HARNESS_REQUIRE_EXTRAS=1`` (CI) they fail.
 """
 
 from __future__ import annotations
@@ -20,18 +22,26 @@ import pytest
 from extra_servers import ROOT, require, spawned
 
 HERE = Path(__file__).resolve().parent
-STARTUP_S = 120  # the server imports FastAPI and loads the model: seconds on a loaded runner
+LLAMA_CPP = ROOT / ".venv-local" / "llama.cpp" / "bin"
+STARTUP_S = 120  # imports and model loading: seconds on a loaded runner
 CONTEXT = 2048  # room for the suite's multi-image request, whose parts it renders as text
-BUILD = ('CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" .venv-local/bin/pip install '
-         "'llama-cpp-python[server]==0.3.36' gguf")
+INSTALL = ("python3 -m venv .venv-local && tools/llama.cpp/build && CMAKE_ARGS=-DLLAMA_BUILD=OFF "
+           ".venv-local/bin/pip install 'llama-cpp-python[server]==0.3.36' gguf (the "
+           "local-server extra and a ~7-minute llama.cpp build; .ci/run does this)")
 
 
 @dataclass(frozen=True)
-class LlamaServer:
+class LocalServer:
+    name: str  # the --local-flavour it is
     url: str  # base URL without /v1
     model: Path
     log: Path
     startup_s: float
+
+
+def lib_env() -> dict[str, str]:
+    """llama-cpp-python's libraries from the shared build, where it has been built."""
+    return {"LLAMA_CPP_LIB_PATH": str(LLAMA_CPP)} if (LLAMA_CPP / "libllama.so").exists() else {}
 
 
 def local_python() -> str | None:
@@ -42,20 +52,40 @@ def local_python() -> str | None:
     if not local.exists():
         return None
     probe = subprocess.run([str(local), "-c", "import llama_cpp.server, gguf"],
-                           capture_output=True, timeout=120)
+                           capture_output=True, timeout=120, env={**os.environ, **lib_env()})
     return str(local) if probe.returncode == 0 else None
 
 
 @pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    python = require(local_python(),
-                     "llama-cpp-python's server is not installed: python3 -m venv .venv-local && "
-                     f"{BUILD} (the local-server extra; .ci/run does this, a 5-8 minute build)")
-    folder = tmp_path_factory.mktemp("llama")
-    model, log = folder / "tiny.gguf", folder / "llama-server.log"
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    python = require(local_python(), f"llama-cpp-python's server is not installed: {INSTALL}")
+    model = tmp_path_factory.mktemp("model") / "tiny.gguf"
     subprocess.run([python, str(HERE / "tiny_gguf.py"), str(model)], check=True, timeout=120)
-    with spawned(lambda port: [python, "-m", "llama_cpp.server", "--model", str(model),
-                               "--host", "127.0.0.1", "--port", str(port),
-                               "--n_ctx", str(CONTEXT), "--n_threads", "1", "--seed", "7"],
-                 "/v1/models", log, STARTUP_S, "llama-cpp-python's server") as (url, took):
-        yield LlamaServer(url, model, log, took)
+    return model
+
+
+def _serve(name: str, argv: list[str], model: Path, folder: Path,
+           env: dict[str, str] | None = None) -> Iterator[LocalServer]:
+    log = folder / f"{name}.log"
+    with spawned(lambda port: [*argv, "--host", "127.0.0.1", "--port", str(port)],
+                 "/v1/models", log, STARTUP_S, name, env) as (url, took):
+        yield LocalServer(name, url, model, log, took)
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_python(tiny_model: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    python = require(local_python(), f"llama-cpp-python's server is not installed: {INSTALL}")
+    yield from _serve("llama-cpp-python", [
+        python, "-m", "llama_cpp.server", "--model", str(tiny_model), "--n_ctx", str(CONTEXT),
+        "--n_threads", "1", "--seed", "7"], tiny_model, tmp_path_factory.mktemp("lcp"), lib_env())
+
+
+@pytest.fixture(scope="session")
+def llama_cpp(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    binary = LLAMA_CPP / "llama-server"
+    require(str(binary) if binary.exists() else None,
+            f"llama.cpp's llama-server is not built: {INSTALL}")
+    yield from _serve("llama.cpp", [
+        str(binary), "--model", str(tiny_model), "-c", str(CONTEXT), "-t", "1", "--seed", "7"],
+        tiny_model, tmp_path_factory.mktemp("llama-server"))
