@@ -44,6 +44,11 @@ def media_digest(value: str) -> str:
         payload = media.parse(value)
     except media.MediaError:
         return "bad:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    return payload_digest(payload)
+
+
+def payload_digest(payload: media.Payload) -> str:
+    """:func:`media_digest` of a value already parsed (the mock decodes each medium once)."""
     if payload.url is not None:
         return "url:" + hashlib.sha256(payload.url.encode()).hexdigest()[:16]
     return "sha256:" + payload.sha256
@@ -56,18 +61,20 @@ def _parts(content: Any) -> Iterator[dict[str, Any]]:
         yield from (p for p in content if isinstance(p, dict))
 
 
-def _media_of(part: dict[str, Any]) -> str | None:
+def _media_of(part: dict[str, Any]) -> tuple[str, str] | None:
+    """(the medium as one string, the string of the body it was read from)."""
     kind = part.get("type")
     if kind in ("image_url", "video_url"):  # OpenAI: {"image_url": {"url": ...}} or a string
         inner = part.get(kind)
         url = inner.get("url") if isinstance(inner, dict) else inner
-        return url if isinstance(url, str) else None
+        return (url, url) if isinstance(url, str) else None
     if kind == "image":  # Anthropic: base64 source with media_type, or a URL source
         source: dict[str, Any] = part["source"] if isinstance(part.get("source"), dict) else {}
-        if source.get("type") == "base64" and isinstance(source.get("data"), str):
-            return f"data:{source.get('media_type', '')};base64,{source['data']}"
+        data = source.get("data")
+        if source.get("type") == "base64" and isinstance(data, str):
+            return f"data:{source.get('media_type', '')};base64,{data}", data
         url = source.get("url")
-        return url if isinstance(url, str) else None
+        return (url, url) if isinstance(url, str) else None
     return None
 
 
@@ -96,8 +103,9 @@ class RequestFacts:
                    tuple(data.get("media", ())), dict(data.get("params") or {}))
 
 
-def request_facts(body: Any) -> RequestFacts:
-    """Facts of an OpenAI or Anthropic chat body (anything else yields empty facts)."""
+def request_facts(body: Any, known: Mapping[int, tuple[str, str]] | None = None) -> RequestFacts:
+    """Facts of an OpenAI or Anthropic chat body (anything else yields empty facts); ``known``
+    holds digests already made, by ``id`` of the body's string (the mock's own decoding)."""
     if not isinstance(body, dict):
         return RequestFacts()
     texts: list[str] = []
@@ -113,7 +121,9 @@ def request_facts(body: Any) -> RequestFacts:
                  texts if message.get("role") == "user" else []).append(part["text"])
             found = _media_of(part)
             if found is not None:
-                digests.append(media_digest(found))
+                value, origin = found
+                made = (known or {}).get(id(origin))
+                digests.append(made[1] if made and made[0] is origin else media_digest(value))
     params = {k: body[k] for k in PARAMS if k in body}
     return RequestFacts(tuple(texts), "\n".join(s for s in system if s), tuple(digests), params)
 

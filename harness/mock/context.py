@@ -27,6 +27,7 @@ from harness.mock.edge import parse_json
 from harness.mock.errors import error_response, error_shape
 from harness.mock.faults import RuntimeFault
 from harness.mock.journaling import Journal as Exchanges
+from harness.mock.journaling import note_body, note_media
 from harness.mock.store import Budget, Journal, Partition, Sweeper
 from harness.mock.validation import MediaItem, Problem, media_payloads, schema_problem
 from harness.mock.webhooks import Deliveries
@@ -223,7 +224,10 @@ class MockContext:
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
         parsed = parse_json(raw, VALIDATION_STATUS.get(self.protocol, 400))
         del raw
-        return self.problem(parsed) if isinstance(parsed, Problem) else integral(parsed)
+        if isinstance(parsed, Problem):
+            return self.problem(parsed)
+        note_body(parsed)
+        return integral(parsed)
 
     def schema_error(self, body: Any, schema: str) -> JSONResponse | None:
         """The provider's error for the most relevant violation of ``schema``, or None.
@@ -243,12 +247,14 @@ class MockContext:
         """The parsed payloads of ``items`` (for generate.answer), or the provider's error:
         each media string is decoded once, for both the checks and the answer."""
         advisories: list[str] = []
+        items = list(items)
         found = media_payloads(items, self.profile.media.enforced(self.config.strict),
                                self.profile.name, VALIDATION_STATUS.get(self.protocol, 400),
                                advisory=None if self.config.strict else self.profile.media.advisory,
                                advisories=advisories)
         if isinstance(found, Problem):
             return self.problem(found)
+        note_media([i.value for i in items], found)
         for message in advisories:
             advise(message)
         return found

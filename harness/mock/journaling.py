@@ -10,7 +10,9 @@ oldest go first, and are counted as dropped). ``GET /_harness/journal?since=SEQ`
 the run id (a restarted mock is a new run, so a reader never mixes two), ``DELETE`` clears it;
 ``PUT /_harness/fault`` sets a fault for every later request until ``DELETE``, for gateways
 that do not forward the ``x-harness-fault`` header. Keys never enter the journal: credential
-headers are redacted and the key presented is kept only as a digest.
+headers are redacted and the key presented is kept only as a digest. What the handler already
+worked out (the parsed body, each medium's digest) it notes with :func:`note_body` and
+:func:`note_media`, so a 10 MB image is parsed and hashed once per request, not twice.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness import journal
 from harness.errors import UsageError
+from harness.media import Payload
 from harness.mock import faults
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED
@@ -41,6 +45,26 @@ if TYPE_CHECKING:
 
 BODY_CAP = 64 * 1024 * 1024  # larger requests are hashed but not parsed for facts
 ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answers are small)
+
+
+# What the handler of the request being journaled noted for it (None outside a journaled one).
+_NOTES: ContextVar[dict[str, Any] | None] = ContextVar("vlm_harness_journal_notes", default=None)
+_UNSET = object()
+
+
+def note_body(parsed: Any) -> None:
+    """The request's body as the handler parsed it (the journal reads the same bytes)."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes["body"] = parsed
+
+
+def note_media(values: Sequence[str], payloads: Sequence[Payload]) -> None:
+    """Each media string of the parsed body (by identity) with its payload's digest."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.setdefault("media", {}).update(
+            (id(v), (v, journal.payload_digest(p))) for v, p in zip(values, payloads, strict=True))
 
 
 class Journal:
@@ -159,15 +183,19 @@ class Recorder:
                 answer.extend(message.get("body", b""))
             await send(message)
 
+        notes: dict[str, Any] = {}
+        token = _NOTES.set(notes)
         try:
             await self.app(scope, reading, sending)
         finally:
-            self.state.journal.append(self._entry(scope, seq, started, bytes(body), size,
+            _NOTES.reset(token)
+            self.state.journal.append(self._entry(scope, seq, started, body, size,
                                                   digest.hexdigest(), status, content_type,
-                                                  bytes(answer)))
+                                                  bytes(answer), notes))
 
-    def _entry(self, scope: Scope, seq: int, started: float, body: bytes, size: int, sha: str,
-               status: int, content_type: str, answer: bytes) -> journal.Entry:
+    def _entry(self, scope: Scope, seq: int, started: float, body: bytearray, size: int,
+               sha: str, status: int, content_type: str, answer: bytes,
+               notes: dict[str, Any]) -> journal.Entry:
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
@@ -177,10 +205,12 @@ class Recorder:
         key = api.auth.presented_key(raw) if api else None
         key_header = next((s.header.lower() for s in api.auth.styles if s.header.lower() in raw),
                           "") if api and key is not None else ""
-        try:
-            parsed = json.loads(body) if body and len(body) == size else None
-        except (ValueError, UnicodeDecodeError):
-            parsed = None
+        parsed = notes.get("body", _UNSET)
+        if parsed is _UNSET:  # the handler did not parse it (refused first, or not JSON)
+            try:
+                parsed = json.loads(body) if body and len(body) == size else None
+            except (ValueError, UnicodeDecodeError):
+                parsed = None
         runtime = self.state.runtime_fault
         fault = raw.get(faults.HEADER) or (runtime.spec if runtime else "") or self.state.config.faults
         return journal.Entry(
@@ -189,7 +219,8 @@ class Recorder:
             correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
             key_header=key_header,
             key_accepted=key is not None and key == self.state.config.key_for(provider),
-            body_sha256=sha, body_bytes=size, request=journal.request_facts(parsed), status=status,
+            body_sha256=sha, body_bytes=size, status=status,
+            request=journal.request_facts(parsed, notes.get("media")),
             content_type=content_type,
             answer=journal.answer_facts(status, content_type, answer) if status else
             journal.AnswerFacts(complete=False, error="no answer"),

@@ -102,3 +102,30 @@ def test_a_runtime_fault_applies_until_cleared_and_is_journaled() -> None:
         entries = c.get("/_harness/journal").json()["entries"]
     assert [(e["status"], e["fault"]) for e in entries] == [(429, "status=429,retry-after=2"),
                                                            (200, "")]
+
+
+@pytest.mark.parametrize(("path", "headers", "part"), [
+    (CHAT, BEARER, lambda url: {"type": "image_url", "image_url": {"url": url}}),
+    (MESSAGES, {"x-api-key": MOCK_KEY}, lambda url: {"type": "image", "source": {
+        "type": "base64", "media_type": "image/png", "data": url.split(",", 1)[1]}}),
+])
+def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytest.MonkeyPatch,
+                                                              path: str, headers: dict[str, str],
+                                                              part: object) -> None:
+    """Each medium is decoded and hashed once per request (the handler notes its digest for
+    the journal), and the journal's digest is still the one a gateway check compares."""
+    from harness import media
+    from harness.checks.request_media import png
+
+    url = media.data_url(png(), "image/png")
+    model = "mimo-v2-omni" if path == MESSAGES else "MiniCPM-V-4.6-Instruct"
+    body = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": [
+        part(url), {"type": "text", "text": "what?"}]}]}  # type: ignore[operator]
+    parsed: list[str] = []
+    real = media.parse
+    monkeypatch.setattr(media, "parse", lambda v: parsed.append(v) or real(v))
+    with _client() as c:
+        assert c.post(path, headers=headers, json=body).status_code == 200
+        (raw,) = c.get("/_harness/journal").json()["entries"]
+    assert len(parsed) == 1
+    assert journal.Entry.from_dict(raw).request.media == (journal.media_digest(url),)
