@@ -23,13 +23,13 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from harness import __version__, providers
 from harness.mock import defects, faults, journaling
 from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
-from harness.mock.context import MockContext, MockState, Seen
+from harness.mock.context import MockContext, MockState
 from harness.mock.errors import error_response, error_shape
 from harness.mock.shield import ProtocolAt, Shield, protocol_lookup
 from harness.mock.validation import short
@@ -58,21 +58,6 @@ def base_urls(root: str, names: Iterable[str] | None = None) -> dict[str, dict[s
                     "realtime") else root
                 entry[label] = f"{scheme_root.rstrip('/')}{api.mock_prefix(host)}"
     return out
-
-
-class Recorder:
-    """Logs every request into the app's bounded ``state.seen`` (health checks excluded), and
-    makes sure the state's background sweep runs on the loop serving it."""
-
-    def __init__(self, app: ASGIApp, state: MockState) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            self.state.sweeper.ensure_running()
-            if not scope["path"].startswith("/_harness/"):
-                self.state.seen.append(Seen.of(scope))
-        await self.app(scope, receive, send)
 
 
 class _Mount(Mount):
@@ -162,7 +147,6 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                             Route("/_harness/state", stored),
                             *journaling.routes(state), *mounts],
                     middleware=[Middleware(Shield, protocol_at=protocol_at),
-                                Middleware(Recorder, state=state),
                                 Middleware(journaling.Recorder, state=state, apis=journaled),
                                 Middleware(AdvisoryMiddleware)],
                     exception_handlers=refusals)

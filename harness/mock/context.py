@@ -8,16 +8,14 @@ own error shape. Handlers stay small: they decide what to answer, not how to fai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
-from starlette.types import Scope
 
 from harness.media import Payload
 from harness.mock import catalogue
@@ -32,7 +30,7 @@ from harness.mock.store import Budget, Journal, Partition, Sweeper
 from harness.mock.validation import MediaItem, Problem, media_payloads, schema_problem
 from harness.mock.webhooks import Deliveries
 from harness.providers import Api, Profile
-from harness.secrets import CREDENTIAL_HEADERS, REDACTED, Scrubber
+from harness.secrets import Scrubber
 
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
@@ -50,25 +48,6 @@ def integral(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One request as the mock received it; credential header values are redacted."""
-
-    method: str
-    path: str
-    headers: Mapping[str, str]
-
-    @classmethod
-    def of(cls, scope: Scope) -> Seen:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        return cls(scope.get("method", "GET"), scope["path"], MappingProxyType({
-            k: REDACTED if k in CREDENTIAL_HEADERS else v for k, v in headers.items()}))
-
-
-def _seen_bytes(seen: Seen) -> int:
-    return len(seen.path) + sum(len(k) + len(v) for k, v in seen.headers.items())
-
-
 def _approx_bytes(value: Any) -> int:
     """A stored object's size as it reports it (``nbytes``); 256 for one that does not."""
     return int(getattr(value, "nbytes", 256))
@@ -81,8 +60,6 @@ class MockState:
 
     config: MockConfig
     partitions: dict[str, Partition]
-    # What reached the app, newest last: lets a test count an SDK's retries or see its headers.
-    seen: Journal[Seen]
     webhooks: Journal[dict[str, Any]]  # one entry per delivery attempt (harness.mock.webhooks)
     deliveries: Deliveries
     sweeper: Sweeper
@@ -105,8 +82,7 @@ class MockState:
         def sweep() -> int:
             return sum(store.sweep() for part in list(partitions.values()) for store in part.stores)
 
-        return cls(config, partitions, Journal(config.store_max_items, journal, _seen_bytes),
-                   webhooks, Deliveries(config, webhooks),
+        return cls(config, partitions, webhooks, Deliveries(config, webhooks),
                    Sweeper(sweep, config.sweep_interval_s),
                    Scrubber.from_env(extra=(*config.keys.values(), *config.extra_keys,
                                             MOCK_KEY)),

@@ -12,7 +12,9 @@ the run id (a restarted mock is a new run, so a reader never mixes two), ``DELET
 that do not forward the ``x-harness-fault`` header. Keys never enter the journal: credential
 headers are redacted and the key presented is kept only as a digest. What the handler already
 worked out (the parsed body, each medium's digest) it notes with :func:`note_body` and
-:func:`note_media`, so a 10 MB image is parsed and hashed once per request, not twice.
+:func:`note_media`, so a 10 MB image is parsed and hashed once per request, not twice; a small
+request's entry is made only when the journal is read (:data:`DEFER_MAX`), so a load test that
+never reads it does not pay for it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -45,6 +48,10 @@ if TYPE_CHECKING:
 
 BODY_CAP = 64 * 1024 * 1024  # larger requests are hashed but not parsed for facts
 ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answers are small)
+# A request up to this size keeps its raw parts and becomes an entry only when the journal is
+# read (most never are: a load test's); a larger one is summed up at once, its body let go.
+DEFER_MAX = 64 * 1024
+_OVERHEAD = 512  # bytes an entry holds beyond its raw parts, for the byte budget
 
 
 # What the handler of the request being journaled noted for it (None outside a journaled one).
@@ -67,6 +74,22 @@ def note_media(values: Sequence[str], payloads: Sequence[Payload]) -> None:
             (id(v), (v, journal.payload_digest(p))) for v, p in zip(values, payloads, strict=True))
 
 
+class _Deferred:
+    """An entry made when first read, from the raw parts of a small request."""
+
+    __slots__ = ("_build", "_entry")
+
+    def __init__(self, build: Callable[[], journal.Entry]) -> None:
+        self._build: Callable[[], journal.Entry] | None = build
+        self._entry: journal.Entry | None = None
+
+    def get(self) -> journal.Entry:
+        if self._entry is None:
+            assert self._build is not None
+            self._entry, self._build = self._build(), None
+        return self._entry
+
+
 class Journal:
     """A bounded, thread-safe log of :class:`~harness.journal.Entry`, oldest dropped first."""
 
@@ -76,7 +99,7 @@ class Journal:
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self.run = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
-        self._items: deque[tuple[journal.Entry, int]] = deque()
+        self._items: deque[tuple[int, journal.Entry | _Deferred, int]] = deque()
         self._bytes = self._seq = self.dropped = self.in_flight = 0
 
     def next_seq(self) -> int:
@@ -93,20 +116,27 @@ class Journal:
             return self._seq
 
     def append(self, entry: journal.Entry) -> None:
-        size = _size(entry.to_dict())
+        self._add(entry.seq, entry, _size(entry.to_dict()))
+
+    def defer(self, seq: int, build: Callable[[], journal.Entry], size: int) -> None:
+        """Entry ``seq``, made by ``build`` when first read; ``size``: what its parts hold."""
+        self._add(seq, _Deferred(build), size)
+
+    def _add(self, seq: int, item: journal.Entry | _Deferred, size: int) -> None:
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
-            self._items.append((entry, size))
+            self._items.append((seq, item, size))
             self._bytes += size
             while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
-                _, gone = self._items.popleft()
+                _, _, gone = self._items.popleft()
                 self._bytes -= gone
                 self.dropped += 1
 
     def entries(self, since: int = 0) -> list[journal.Entry]:
         """Entries with ``seq > since``, oldest first."""
         with self._lock:
-            return [e for e, _ in self._items if e.seq > since]
+            return [item if isinstance(item, journal.Entry) else item.get()
+                    for seq, item, _ in self._items if seq > since]
 
     def clear(self) -> int:
         with self._lock:
@@ -142,6 +172,8 @@ class Recorder:
         self.apis = sorted(apis, key=lambda a: -len(a[0]))  # longest prefix first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):  # on the loop that serves the app
+            self.state.sweeper.ensure_running()
         if scope["type"] != "http" or scope["path"].startswith("/_harness/"):
             await self.app(scope, receive, send)
             return
@@ -189,17 +221,24 @@ class Recorder:
             await self.app(scope, reading, sending)
         finally:
             _NOTES.reset(token)
-            self.state.journal.append(self._entry(scope, seq, started, body, size,
-                                                  digest.hexdigest(), status, content_type,
-                                                  bytes(answer), notes))
+            runtime = self.state.runtime_fault  # as it was for this request, not when read
+            build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
+                            scope["path"], seq, started, time.time(), body, size,
+                            digest.hexdigest(), status, content_type, bytes(answer), notes,
+                            runtime.spec if runtime else "")
+            if size <= DEFER_MAX:
+                self.state.journal.defer(seq, build, _OVERHEAD + size + len(answer) + sum(
+                    len(k) + len(v) for k, v in scope["headers"]))
+            else:
+                self.state.journal.append(build())
 
-    def _entry(self, scope: Scope, seq: int, started: float, body: bytearray, size: int,
-               sha: str, status: int, content_type: str, answer: bytes,
-               notes: dict[str, Any]) -> journal.Entry:
-        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
+               started: float, ended: float, body: bytearray, size: int, sha: str, status: int,
+               content_type: str, answer: bytes, notes: dict[str, Any],
+               runtime_fault: str) -> journal.Entry:
+        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
-        path = scope["path"]
         found = next(((p, a) for prefix, p, a in self.apis if path.startswith(f"{prefix}/")), None)
         provider, api = (found[0].name, found[1]) if found else ("", None)
         key = api.auth.presented_key(raw) if api else None
@@ -211,10 +250,9 @@ class Recorder:
                 parsed = json.loads(body) if body and len(body) == size else None
             except (ValueError, UnicodeDecodeError):
                 parsed = None
-        runtime = self.state.runtime_fault
-        fault = raw.get(faults.HEADER) or (runtime.spec if runtime else "") or self.state.config.faults
+        fault = raw.get(faults.HEADER) or runtime_fault or self.state.config.faults
         return journal.Entry(
-            seq=seq, at=started, method=scope.get("method", "GET"), path=path, provider=provider,
+            seq=seq, at=started, method=method, path=path, provider=provider,
             api=api.protocol.name if api else "", headers=headers,
             correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
             key_header=key_header,
@@ -224,7 +262,7 @@ class Recorder:
             content_type=content_type,
             answer=journal.answer_facts(status, content_type, answer) if status else
             journal.AnswerFacts(complete=False, error="no answer"),
-            fault=fault, duration_ms=round((time.time() - started) * 1000, 3))
+            fault=fault, duration_ms=round((ended - started) * 1000, 3))
 
 
 def routes(state: MockState) -> list[BaseRoute]:

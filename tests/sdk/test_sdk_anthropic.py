@@ -55,7 +55,7 @@ def no_key_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def headers_seen(served: ServedMock, case: str) -> list[dict[str, str]]:
-    return [dict(s.headers) for s in served.app.state.mock.seen
+    return [dict(s.headers) for s in served.app.state.mock.journal.entries()
             if s.headers.get("x-test-case") == case]
 
 

@@ -135,7 +135,7 @@ def test_upload_via_the_storage_token_and_use_the_url(fal: fal_client.SyncClient
 
 
 def requests_tagged(served: ServedMock, tag: str) -> list[Any]:
-    return [s for s in served.app.state.mock.seen if s.headers.get("x-test-tag") == tag]
+    return [s for s in served.app.state.mock.journal.entries() if s.headers.get("x-test-tag") == tag]
 
 
 def test_429_once_is_retried_and_then_succeeds(fal: fal_client.SyncClient, served_mock: ServedMock,
@@ -177,6 +177,6 @@ def test_a_file_over_the_multipart_threshold_uploads_in_parts(
     url = fal.upload(data, "text/plain", "notes.txt")
     assert "/multipart/" not in url and url.endswith("/notes.txt")
     assert httpx.get(url).content == data
-    mine = [s for s in served_mock.app.state.mock.seen  # this upload's parts only
+    mine = [s for s in served_mock.app.state.mock.journal.entries()  # this upload's parts only
             if s.path.startswith(f"{httpx.URL(url).path}/multipart/")]
     assert sum(s.method == "PUT" for s in mine) == -(-len(data) // 2048) >= 3

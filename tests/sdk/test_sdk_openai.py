@@ -53,7 +53,7 @@ def tagged() -> tuple[str, dict[str, str]]:
 
 
 def requests_seen(served: ServedMock, case: str) -> int:
-    return sum(1 for s in served.app.state.mock.seen if s.headers.get("x-test-case") == case)
+    return sum(1 for s in served.app.state.mock.journal.entries() if s.headers.get("x-test-case") == case)
 
 
 @pytest.mark.parametrize("provider", ["modelbest", "mimo", "local"])
@@ -165,4 +165,4 @@ def test_in_process_through_an_httpx2_transport() -> None:
                     ).choices[0].message.content or ""
 
     assert asyncio.run(run()).startswith("Received 2 images")
-    assert sum(1 for s in app.state.mock.seen if s.path.endswith("/chat/completions")) == 4
+    assert sum(1 for s in app.state.mock.journal.entries() if s.path.endswith("/chat/completions")) == 4

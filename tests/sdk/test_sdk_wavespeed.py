@@ -68,7 +68,7 @@ def make(served_mock: ServedMock) -> Make:
 
 
 def seen(served: ServedMock, client: Client) -> list[Any]:
-    return [s for s in served.app.state.mock.seen
+    return [s for s in served.app.state.mock.journal.entries()
             if s.headers.get("x-client-name") == client.client_name]
 
 

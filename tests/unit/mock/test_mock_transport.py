@@ -210,7 +210,8 @@ def test_served_mock_answers_and_logs_requests(served_mock: ServedMock) -> None:
     r = httpx.post(f"{served_mock.base_url('mimo')}/chat/completions", json=CHAT,
                    headers={"api-key": MOCK_KEY, "x-test-case": "served-log"})
     assert r.status_code == 200
-    seen = [s for s in served_mock.app.state.mock.seen if s.headers.get("x-test-case") == "served-log"]
+    seen = [s for s in served_mock.app.state.mock.journal.entries()
+            if s.headers.get("x-test-case") == "served-log"]
     assert len(seen) == 1 and seen[0].path == "/mimo/v1/chat/completions"
     assert seen[0].headers["api-key"] == "<REDACTED>"  # the log never keeps a key
 
