@@ -128,6 +128,6 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         if delay:
             await asyncio.sleep(delay)
         usage = {"input_tokens": input_tokens, "output_tokens": answer.n_tokens}
-        return JSONResponse(message(mid, model, answer.text, stop_reason, usage), headers=headers)
+        return sse.json_response(message(mid, model, answer.text, stop_reason, usage), headers)
 
     return [Route("/v1/messages", messages, methods=["POST"])]

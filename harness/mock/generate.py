@@ -51,10 +51,7 @@ def filler(seed_material: str, n_words: int) -> str:
 class Answer:
     text: str
     truncated: bool  # cut at max_tokens: finish_reason "length" / stop_reason "max_tokens"
-
-    @property
-    def n_tokens(self) -> int:
-        return count_tokens(self.text)
+    n_tokens: int  # count_tokens(text), counted once where the text is split
 
 
 def answer(model: str, prompt: str, received: Sequence[media.Payload], seed: int | None,
@@ -76,8 +73,9 @@ def answer(model: str, prompt: str, received: Sequence[media.Payload], seed: int
         body = f"<think>{filler(digest('think', body), 6)}</think>\n{body}"
     pieces = tokens(body)
     if max_tokens is not None and len(pieces) > max_tokens:
-        return Answer("".join(pieces[:max_tokens]), truncated=True)
-    return Answer(body, truncated=False)
+        # whole pieces joined split back into the same pieces: max_tokens of them
+        return Answer("".join(pieces[:max_tokens]), truncated=True, n_tokens=max_tokens)
+    return Answer(body, truncated=False, n_tokens=len(pieces))
 
 
 def request_id(*parts: object) -> str:

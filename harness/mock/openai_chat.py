@@ -187,7 +187,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         delay = sse.generation_delay(fault, completion_tokens)
         if delay:
             await asyncio.sleep(delay)
-        return JSONResponse(completion(cid, model, choices, usage), headers=headers)
+        return sse.json_response(completion(cid, model, choices, usage), headers)
 
     # a flavoured local server names itself as owner, as vLLM and llama.cpp do
     owner = ctx.profile.served_as.owned_by if ctx.profile.served_as else ""

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import StreamingResponse
+import orjson
+from starlette.responses import Response, StreamingResponse
 
 from harness.mock.faults import Fault
 
@@ -29,12 +30,28 @@ class Frame:
     token: bool = False  # carries generated text: paced by the fault's tokens per second
 
 
+def compact(answer: Any) -> bytes:
+    """An answer the mock built from strings, integers, booleans and nulls, as compact JSON:
+    the very bytes ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes
+    (Starlette's JSONResponse), made by orjson in a fraction of the time. Floats are the one
+    thing the two write differently (``1e-05`` against ``0.00001``), so answers holding them
+    do not come here; what orjson refuses (an integer past 64 bits) goes to json."""
+    try:
+        return orjson.dumps(answer)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(answer: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A 200 JSON answer of :func:`compact` bytes (what JSONResponse would send)."""
+    return Response(compact(answer), media_type="application/json", headers=headers)
+
+
 def encode(data: Any, event: str | None = None, *, token: bool = False) -> Frame:
     """One SSE frame: an optional ``event:`` line and one ``data:`` line of compact JSON."""
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False,
-                                                             separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return Frame(f"{head}data: {payload}\n\n".encode(), token)
+    payload = data.encode() if isinstance(data, str) else compact(data)
+    head = f"event: {event}\n".encode() if event else b""
+    return Frame(head + b"data: " + payload + b"\n\n", token)
 
 
 def generation_delay(fault: Fault, n_tokens: int) -> float:
