@@ -149,12 +149,14 @@ def openapi(
     provider: Annotated[str, typer.Argument(help="An HTTP provider, e.g. wavespeed.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
     server: Annotated[str | None, typer.Option(help="Server URL to put in the document.")] = None,
+    local_flavour: LocalFlavourOpt = None,
 ) -> int:
     """Build the OpenAPI 3.1 document of PROVIDER from its JSON Schemas."""
     from harness import openapi as openapi_mod
 
     _output_file(output, "-o/--output")
-    return openapi_mod.command(provider=provider, output=output, server=server)
+    return openapi_mod.command(provider=provider, output=output, server=server,
+                               flavour=local_flavour)
 
 
 @app.command()

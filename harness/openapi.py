@@ -185,11 +185,13 @@ def _servers(profile: providers.Profile, apis: list[providers.Api],
     return [{"url": origins.pop(), "description": f"{profile.title}, as documented"}, mock]
 
 
-def build(provider: str, server: str | None = None, handed_out: bool = True) -> dict[str, Any]:
+def build(provider: str, server: str | None = None, handed_out: bool = True,
+          flavour: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``provider`` (a dict ready for ``json.dumps``); with
     ``handed_out`` (the default) also the operations behind the upload and download URLs the
-    API's answers hand out (``urls`` in the protocol), which only make sense with those URLs."""
-    profile = providers.get(provider)
+    API's answers hand out (``urls`` in the protocol), which only make sense with those URLs;
+    ``flavour``: the provider as that server program speaks it (``--local-flavour``)."""
+    profile = providers.select(provider, flavour)[0] if flavour else providers.get(provider)
     apis = [a for a in profile.apis if any(e.method in HTTP_METHODS for e in a.protocol.endpoints)]
     if not apis:
         raise UsageError(f"{provider} has no HTTP API to describe in OpenAPI")
@@ -251,7 +253,8 @@ def _description(profile: providers.Profile, apis: list[providers.Api],
     return " ".join(lines)
 
 
-def command(provider: str, output: Path | None, server: str | None) -> int:
+def command(provider: str, output: Path | None, server: str | None,
+            flavour: str | None = None) -> int:
     """The body of ``vlm-harness openapi``: build, validate, write (stdout when no ``output``)."""
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
@@ -259,7 +262,7 @@ def command(provider: str, output: Path | None, server: str | None) -> int:
     if server is not None and urlsplit(server).scheme not in ("http", "https"):
         raise UsageError(f"--server {server!r}: expected an http(s) URL such as "
                          "http://127.0.0.1:8000/wavespeed")
-    doc = build(provider, server)
+    doc = build(provider, server, flavour=flavour)
     try:
         validate(doc)
     except OpenAPIValidationError as exc:  # our bug, not the user's: say so plainly

@@ -74,6 +74,25 @@ def test_dialect_overlay_is_applied() -> None:
     assert "allOf" not in openapi.build("local")["components"]["schemas"]["openai-chat.request"]
 
 
+@pytest.mark.parametrize("flavour", sorted(providers.get("local").flavours))
+def test_a_local_flavour_exports_its_own_shapes(flavour: str) -> None:
+    """The export of a flavour is what its checks expect: SGLang's errors are the top-level
+    object, llama.cpp's carry its overlay; and the document is valid OpenAPI."""
+    from openapi_spec_validator import validate
+
+    doc = openapi.build("local", flavour=flavour)
+    validate(doc)
+    components = doc["components"]["schemas"]
+    replaced = "openai-chat.error-object" in components
+    assert replaced == (flavour in ("sglang", "vllm-legacy"))
+    assert ("openai-chat.error" in components) != replaced
+    error = components["openai-chat.error" if not replaced else "openai-chat.error-object"]
+    assert ("allOf" in error) == (flavour in ("llama.cpp", "vllm"))
+    chat = doc["paths"]["/v1/chat/completions"]["post"]["responses"]["400"]
+    assert chat["content"]["application/json"]["schema"]["$ref"].endswith(
+        "openai-chat.error-object" if replaced else "openai-chat.error")
+
+
 def test_path_parameters_and_request_bodies(built: tuple[str, dict[str, Any]]) -> None:
     _, doc = built
     for key, item in doc["paths"].items():
