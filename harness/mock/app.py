@@ -141,11 +141,13 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
 
     journaled = [(api.mock_prefix(host), profile, api) for profile in profiles
                  for api in profile.apis for host in api.base_urls]
-    app = Starlette(routes=[Route("/_harness/health", health),
+    # The APIs first: every request of a load test is theirs, and no API prefix can match the
+    # /_harness/ paths, so the order changes no answer.
+    app = Starlette(routes=[*mounts, Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls),
                             Route("/_harness/webhooks", webhook_log),
                             Route("/_harness/state", stored),
-                            *journaling.routes(state), *mounts],
+                            *journaling.routes(state)],
                     middleware=[Middleware(Shield, protocol_at=protocol_at),
                                 Middleware(journaling.Recorder, state=state, apis=journaled),
                                 Middleware(AdvisoryMiddleware)],

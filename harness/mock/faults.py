@@ -24,6 +24,7 @@ from harness.mock import catalogue as catalogue_
 from harness.mock.errors import error_response
 
 HEADER = "x-harness-fault"
+_HEADER_BYTES = HEADER.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +115,11 @@ class FaultMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        asked = next((v.decode("latin-1") for k, v in scope["headers"] if k == _HEADER_BYTES),
+                      None)  # ASGI header names are lower-case
         try:
             runtime = self.runtime()
-            fault = parse(headers[HEADER], HEADER) if HEADER in headers else (
+            fault = parse(asked, HEADER) if asked is not None else (
                 runtime.fault if runtime else self.server)
         except UsageError as exc:
             if scope["type"] == "http":

@@ -166,7 +166,8 @@ class Sweeper:
 
     def ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+        task = self._task  # called on every request: the common case first
+        if task is None or task.get_loop() is not loop or task.done():
             self._task = loop.create_task(self._run())
 
     async def _run(self) -> None:

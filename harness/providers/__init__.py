@@ -60,10 +60,10 @@ class Auth:
         return out
 
     def presented_key(self, headers: Mapping[str, str]) -> str | None:
-        """The key a request carries in any accepted style (``headers`` case-insensitive)."""
-        lower = {k.lower(): v for k, v in headers.items()}
+        """The key a request carries in any accepted style; ``headers`` by lower-case name
+        (Starlette's ``Headers``, or the dict the journal makes of a request's head)."""
         for style in self.styles:
-            value = lower.get(style.header.lower())
+            value = headers.get(style.header.lower())
             if value is not None and value.startswith(style.prefix):
                 return value[len(style.prefix):].strip()
         return None
