@@ -23,6 +23,9 @@ from harness.mock.validation import Problem, short
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ORJSON_MAX = 1 << 20  # bytes: larger bodies are parsed by json (see parse_json)
+# An integer past 64 bits has 19 digits or more: without such a run orjson read every number
+# as json would, and the parsed document need not be walked for one.
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 class _NotJson:
@@ -82,7 +85,8 @@ def parse_json(raw: bytes | bytearray | str, status: int = 400) -> Any | Problem
         except orjson.JSONDecodeError:
             pass
         else:
-            if not _has_huge_float(parsed):
+            octets = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+            if not _LONG_NUMBER.search(octets) or not _has_huge_float(parsed):
                 return parsed
     try:
         text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw),

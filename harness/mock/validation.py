@@ -286,6 +286,8 @@ def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaL
     ``advisory`` limits (no document states them) never refuse: what they would have refused
     is described into ``advisories``."""
     items = list(items)
+    if not items:  # a text-only request: nothing to count or decode
+        return []
     advisory = advisory or {}
     notes = advisories if advisories is not None else []
     for kind in (media.MediaKind.IMAGE, media.MediaKind.VIDEO):
