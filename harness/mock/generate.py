@@ -44,7 +44,7 @@ def digest(*parts: object) -> str:
 
 def filler(seed_material: str, n_words: int) -> str:
     h = hashlib.sha256(seed_material.encode()).digest()
-    return " ".join(_WORDS[h[i % len(h)] % len(_WORDS)] for i in range(n_words))
+    return " ".join([_WORDS[h[i % len(h)] % len(_WORDS)] for i in range(n_words)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,59 @@
+"""The mock's fast paths decide exactly what the plain ones would.
+
+:func:`harness.mock.sse.compact` (orjson) stands in for Starlette's ``json.dumps`` rendering of
+the chat answers and stream events, :class:`harness.mock.generate.Answer` carries a token count
+made where the text is split, and a request body is walked for floats to make integral only
+when its bytes can hold one; each must agree with the slow way on any text (any code point,
+control characters and the separators included), any integer and any JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.mock import generate, sse
+from harness.mock.context import _FLOAT, integral
+
+# What the chat answers hold: strings, integers, booleans and nulls, nested (no floats).
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text()
+ANSWERS = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+@given(ANSWERS)
+def test_compact_writes_what_json_dumps_writes(answer: object) -> None:
+    try:
+        slow = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: neither way can send it
+        return
+    assert sse.compact(answer) == slow
+
+
+@given(st.text(), st.integers(min_value=0, max_value=400), st.none() | st.integers(0, 60))
+def test_an_answers_token_count_is_its_texts(prompt: str, seed: int, cap: int | None) -> None:
+    made = generate.answer("m", prompt, (), seed, max_tokens=cap)
+    assert made.n_tokens == generate.count_tokens(made.text)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text()
+                    | st.floats(allow_nan=False, allow_infinity=False),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+@given(JSON, st.sampled_from([None, 1, 2]), st.sampled_from([(",", ":"), (", ", ": ")]))
+def test_a_body_that_reads_float_free_has_no_float(doc: object, indent: int | None,
+                                                   separators: tuple[str, str]) -> None:
+    raw = json.dumps(doc, indent=indent, separators=separators).encode()
+    if _FLOAT.search(raw) is None:  # then read_json skips integral(): it must change nothing
+        parsed = json.loads(raw)
+        stack = [parsed]
+        while stack:
+            node = stack.pop()
+            assert not isinstance(node, float), (raw, node)
+            stack.extend(node.values() if isinstance(node, dict) else
+                         node if isinstance(node, list) else [])
+        assert integral(parsed) == parsed
