@@ -43,6 +43,7 @@ _FLOAT = re.compile(rb"[:,\[]\s*-?\d+[.eE]")  # a leading class: re scans for it
 
 
 _NUMBER_BODY = re.compile(rb"\s*-?\d")  # a body that is one number
+_SCAN_MAX = 64 * 1024
 
 
 def integral(value: Any) -> Any:
@@ -206,8 +207,10 @@ class MockContext:
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
-        # a body without a number like 5.0 or 1e3 holds no float, so nothing to make an int
-        floats = _FLOAT.search(raw) is not None or _NUMBER_BODY.match(raw) is not None
+        # a body without a number like 5.0 or 1e3 holds no float, so nothing to make an int;
+        # a large one (media) is walked anyway: few nodes, while a scan reads every byte
+        floats = (len(raw) > _SCAN_MAX or _FLOAT.search(raw) is not None
+                  or _NUMBER_BODY.match(raw) is not None)
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
         parsed = parse_json(raw, VALIDATION_STATUS.get(self.protocol, 400))
         del raw

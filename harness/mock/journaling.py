@@ -222,11 +222,14 @@ class Recorder:
         finally:
             _NOTES.reset(token)
             runtime = self.state.runtime_fault  # as it was for this request, not when read
+            deferred = size <= DEFER_MAX
+            # A deferred entry keeps the raw bytes only (what its size counts), not the parsed
+            # body the handler noted: a small body is parsed again if the journal is read.
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
                             scope["path"], seq, started, time.time(), body, size,
-                            digest.hexdigest(), status, content_type, bytes(answer), notes,
-                            runtime.spec if runtime else "")
-            if size <= DEFER_MAX:
+                            digest.hexdigest(), status, content_type, bytes(answer),
+                            {} if deferred else notes, runtime.spec if runtime else "")
+            if deferred:
                 self.state.journal.defer(seq, build, _OVERHEAD + size + len(answer) + sum(
                     len(k) + len(v) for k, v in scope["headers"]))
             else:

@@ -112,12 +112,14 @@ def test_a_runtime_fault_applies_until_cleared_and_is_journaled() -> None:
 def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytest.MonkeyPatch,
                                                               path: str, headers: dict[str, str],
                                                               part: object) -> None:
-    """Each medium is decoded and hashed once per request (the handler notes its digest for
-    the journal), and the journal's digest is still the one a gateway check compares."""
+    """A large request's medium is decoded and hashed once (the handler notes its digest for
+    the journal, which sums the request up at once); a small request's entry is made when the
+    journal is read, from its bytes. Both digests are the ones a gateway check compares."""
     from harness import media
-    from harness.checks.request_media import png
+    from harness.mock.journaling import DEFER_MAX
+    from harness.strategies.media import of_size
 
-    url = media.data_url(png(), "image/png")
+    url = media.data_url(of_size("png", DEFER_MAX), "image/png")
     model = "mimo-v2-omni" if path == MESSAGES else "MiniCPM-V-4.6-Instruct"
     body = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": [
         part(url), {"type": "text", "text": "what?"}]}]}  # type: ignore[operator]
@@ -127,5 +129,13 @@ def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytes
     with _client() as c:
         assert c.post(path, headers=headers, json=body).status_code == 200
         (raw,) = c.get("/_harness/journal").json()["entries"]
-    assert len(parsed) == 1
+        assert len(parsed) == 1
+        small = {**body, "messages": [{"role": "user", "content": [
+            part(media.data_url(of_size("png", 1000), "image/png"))]}]}  # type: ignore[operator]
+        assert c.post(path, headers=headers, json=small).status_code == 200
+        assert len(parsed) == 2  # served: decoded once
+        entries = c.get("/_harness/journal").json()["entries"]
+        assert len(parsed) == 3  # read: made from the request's bytes
     assert journal.Entry.from_dict(raw).request.media == (journal.media_digest(url),)
+    assert journal.Entry.from_dict(entries[-1]).request.media == (
+        journal.media_digest(media.data_url(of_size("png", 1000), "image/png")),)
