@@ -180,3 +180,27 @@ def _crashing_chat_server() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_local_flavour_is_the_dialect_the_suite_expects(pytester: pytest.Pytester,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--vlm-local-flavour sglang`` against a server answering SGLang's top-level error
+    object passes; the same server judged as plain OpenAI fails on its error shape."""
+    from harness.mock.config import MockConfig
+
+    monkeypatch.delenv("VLM_HARNESS_LOCAL_KEY", raising=False)
+    with ServedMock(MockConfig(local_flavour="sglang"), names=["local"]) as sglang:
+        monkeypatch.setenv("VLM_HARNESS_LOCAL_URL", f"{sglang.url}/local/v1")
+        pytester.makepyfile(clean("local", "local"))
+        flavoured = pytester.runpytest("--vlm-target", "local", "--vlm-provider", "local",
+                                       "--vlm-local-flavour", "sglang")
+        flavoured.assert_outcomes(passed=1)
+        pytester.makepyfile(test_plain="""
+            def test_plain(vlm_contract):
+                shapes = [f.message for c in vlm_contract.cases for f in c.findings
+                          if f.check == "error-shape"]
+                assert shapes and all("openai-chat/error" in m for m in shapes), shapes
+        """)
+        plain = pytester.runpytest("--vlm-target", "local", "--vlm-provider", "local",
+                                   "test_plain.py")
+        plain.assert_outcomes(passed=1)
