@@ -153,6 +153,14 @@ class Journal:
                     "entries": [e.to_dict() for e in items]}
 
 
+def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
+    """The value of header ``name`` (given in lower case), or b""."""
+    for key, value in head:
+        if key.lower() == name:
+            return value
+    return b""
+
+
 def _size(entry: dict[str, Any]) -> int:
     """Bytes of ``entry`` as JSON, for the byte budget: orjson measures a small chat's entry
     several times faster than json (this ran on every request); json takes what orjson
@@ -198,7 +206,7 @@ class Recorder:
         # request refused before its body was looked at (401) is journaled with its facts;
         # uploads stream through untouched, under their own size limits.
         early: list[Message] = []
-        if b"json" in dict(scope["headers"]).get(b"content-type", b""):
+        if b"json" in _header(scope["headers"], b"content-type"):
             while more and size <= BODY_CAP:
                 early.append(await take())
 
@@ -209,8 +217,8 @@ class Recorder:
             nonlocal status, content_type
             if message["type"] == "http.response.start":
                 status = message["status"]
-                content_type = next((v.decode("latin-1") for k, v in message.get("headers", [])
-                                     if k.lower() == b"content-type"), "")
+                content_type = _header(message.get("headers", ()), b"content-type").decode(
+                    "latin-1")
             elif message["type"] == "http.response.body" and len(answer) < ANSWER_CAP:
                 answer.extend(message.get("body", b""))
             await send(message)
