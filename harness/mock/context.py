@@ -25,7 +25,7 @@ from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.edge import parse_json
 from harness.mock.errors import error_response, error_shape
 from harness.mock.faults import RuntimeFault
-from harness.mock.journaling import Journal as Exchanges
+from harness.mock.journal_store import Journal as Exchanges
 from harness.mock.journaling import note_body, note_media
 from harness.mock.store import Budget, Journal, Partition, Sweeper
 from harness.mock.validation import MediaItem, Problem, media_payloads, schema_problem

@@ -10,7 +10,6 @@ against ``schemas/harness/profile.json`` when loaded; adding a provider means ad
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,15 +19,15 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 import yaml
 
 from harness import protocols, schemas
-from harness.errors import ProfileError, UnknownNameError, UsageError
+from harness.errors import ProfileError, UnknownNameError
 from harness.findings import Source
 from harness.media import MediaLimits
-from harness.providers.flavours import Flavour, parse_all
+from harness.providers.flavours import Flavour, parse_all, served_as
 from harness.providers.limits import MediaPolicy, policy
+from harness.providers.problems import profile_problems as profile_problems  # re-exported
 
 HERE = Path(__file__).parent
 
@@ -278,45 +277,4 @@ def select(spec: str, flavour: str | None = None) -> list[Profile]:
         chosen = [get(n.strip()) for n in spec.split(",") if n.strip()]
     if not chosen:  # "," or " ": an empty selection would run nothing and pass
         raise UnknownNameError("provider", spec, ["all", *known()])
-    if flavour is None:
-        return chosen
-    having = [p for p in chosen if p.flavours]
-    if not having:
-        with_flavours = ", ".join(p.name for p in all_profiles() if p.flavours)
-        raise UsageError(f"--local-flavour {flavour!r}: only {with_flavours} has flavours, "
-                         "and it is not among the selected providers")
-    if not any(flavour in p.flavours for p in having):
-        raise UnknownNameError("--local-flavour", flavour, {f for p in having for f in p.flavours})
-    return [p.flavoured(flavour) if p.flavours else p for p in chosen]
-
-
-def profile_problems(profile: Profile) -> Iterator[str]:
-    """Cross-checks a profile against the schemas: every name it cites must exist."""
-    known_schemas = set(schemas.names())
-    for api in profile.apis:
-        for op in api.operations():
-            for ref in filter(None, (op.request, op.endpoint.stream, *op.endpoint.responses.values())):
-                if ref not in known_schemas:
-                    yield f"{profile.name}: {op.key} cites missing schema {ref!r}"
-    used = {ref for api in profile.apis for op in api.operations() for ref in (
-        op.request, op.endpoint.stream, api.protocol.error, *op.endpoint.responses.values())}
-    for ref in profile.dialect:
-        if ref not in known_schemas:
-            yield f"{profile.name}: dialect overlays missing schema {ref!r}"
-        elif ref not in used:
-            yield f"{profile.name}: dialect overlays {ref!r}, which no endpoint of it uses"
-    for ref, overlay in profile.dialect.items():
-        try:
-            jsonschema.Draft7Validator.check_schema(schemas.strip_annotations(overlay))
-        except jsonschema.SchemaError as exc:
-            yield f"{profile.name}: dialect overlay for {ref!r} is not a valid schema: {exc.message}"
-    if profile.flavour is not None or not profile.flavours:
-        return
-    plain = set(profile_problems(dataclasses.replace(profile, flavours=MappingProxyType({}))))
-    for name, flavour in profile.flavours.items():
-        for ref in flavour.schemas:
-            if ref not in used:
-                yield f"{profile.name}: flavour {name} replaces {ref!r}, which no endpoint of it uses"
-        for problem in profile_problems(profile.flavoured(name)):
-            if problem not in plain:
-                yield f"{problem} (flavour {name})"
+    return chosen if flavour is None else served_as(chosen, flavour, all_profiles)

@@ -17,12 +17,12 @@ the mock and the OpenAPI export see one consistent set of schemas.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import ProfileError
+from harness.errors import ProfileError, UnknownNameError, UsageError
 from harness.findings import Source
 
 if TYPE_CHECKING:  # the profile module imports this one
@@ -92,3 +92,17 @@ def parse_all(raw: Mapping[str, Any], profile_dialect: Mapping[str, Any],
             dialect=MappingProxyType(dialect), error_body=spec.get("error_body", "openai"),
             owned_by=spec.get("owned_by", ""), notes=tuple(spec.get("notes", ())))
     return MappingProxyType(out)
+
+
+def served_as(chosen: Sequence[Profile], flavour: str,
+              everyone: Callable[[], Sequence[Profile]]) -> list[Profile]:
+    """``chosen`` with ``flavour`` applied to the profiles that have flavours; the flavour must
+    be one of theirs (``--local-flavour``, named so in the errors)."""
+    having = [p for p in chosen if p.flavours]
+    if not having:
+        with_flavours = ", ".join(p.name for p in everyone() if p.flavours)
+        raise UsageError(f"--local-flavour {flavour!r}: only {with_flavours} has flavours, "
+                         "and it is not among the selected providers")
+    if not any(flavour in p.flavours for p in having):
+        raise UnknownNameError("--local-flavour", flavour, {f for p in having for f in p.flavours})
+    return [p.flavoured(flavour) if p.flavours else p for p in chosen]

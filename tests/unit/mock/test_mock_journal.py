@@ -9,7 +9,7 @@ from harness import journal
 from harness.errors import UsageError
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
-from harness.mock.journaling import Journal
+from harness.mock.journal_store import Journal
 from harness.mock.transport import SyncASGITransport
 
 CHAT = "/modelbest/v1/chat/completions"

@@ -1,0 +1,111 @@
+"""The journal's store: a bounded, thread-safe log of the mock's exchanges.
+
+Entries go out oldest first when the log passes its bounds in entries or in bytes (counted as
+dropped, so a reader knows it missed some). An entry is either made at once (a large request,
+summed up before its body is let go) or *deferred*: a small request keeps its raw parts and
+becomes an :class:`~harness.journal.Entry` only when the log is read, since most never are
+(:mod:`harness.mock.journaling` decides which, and serves the log over HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from harness import journal
+from harness.errors import UsageError
+
+
+class _Deferred:
+    """An entry made when first read, from the raw parts of a small request."""
+
+    __slots__ = ("_build", "_entry")
+
+    def __init__(self, build: Callable[[], journal.Entry]) -> None:
+        self._build: Callable[[], journal.Entry] | None = build
+        self._entry: journal.Entry | None = None
+
+    def get(self) -> journal.Entry:
+        if self._entry is None:
+            assert self._build is not None
+            self._entry, self._build = self._build(), None
+        return self._entry
+
+
+class Journal:
+    """A bounded, thread-safe log of :class:`~harness.journal.Entry`, oldest dropped first."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        if max_entries < 1 or max_bytes < 1:
+            raise UsageError("journal bounds must be positive (entries and bytes)")
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.run = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._items: deque[tuple[int, journal.Entry | _Deferred, int]] = deque()
+        self._bytes = self._seq = self.dropped = self.in_flight = 0
+
+    def next_seq(self) -> int:
+        """The number of a request that just arrived (it is in flight until appended)."""
+        with self._lock:
+            self._seq += 1
+            self.in_flight += 1
+            return self._seq
+
+    @property
+    def last_seq(self) -> int:
+        """The number of the newest request that arrived (journaled or still in flight)."""
+        with self._lock:
+            return self._seq
+
+    def append(self, entry: journal.Entry) -> None:
+        self._add(entry.seq, entry, _size(entry.to_dict()))
+
+    def defer(self, seq: int, build: Callable[[], journal.Entry], size: int) -> None:
+        """Entry ``seq``, made by ``build`` when first read; ``size``: what its parts hold."""
+        self._add(seq, _Deferred(build), size)
+
+    def _add(self, seq: int, item: journal.Entry | _Deferred, size: int) -> None:
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            self._items.append((seq, item, size))
+            self._bytes += size
+            while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+                _, _, gone = self._items.popleft()
+                self._bytes -= gone
+                self.dropped += 1
+
+    def entries(self, since: int = 0) -> list[journal.Entry]:
+        """Entries with ``seq > since``, oldest first."""
+        with self._lock:
+            return [item if isinstance(item, journal.Entry) else item.get()
+                    for seq, item, _ in self._items if seq > since]
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._items)
+            self._items.clear()
+            self._bytes = 0
+            return n
+
+    def snapshot(self, since: int = 0) -> dict[str, Any]:
+        items = self.entries(since)
+        with self._lock:
+            return {"run": self.run, "next": self._seq, "dropped": self.dropped,
+                    "bytes": self._bytes, "in_flight": self.in_flight,
+                    "entries": [e.to_dict() for e in items]}
+
+
+def _size(entry: dict[str, Any]) -> int:
+    """Bytes of ``entry`` as JSON, for the byte budget: orjson measures a small chat's entry
+    several times faster than json (this ran on every request); json takes what orjson
+    refuses (an integer past 64 bits among the echoed parameters)."""
+    try:
+        return len(orjson.dumps(entry))
+    except orjson.JSONEncodeError:
+        return len(json.dumps(entry, ensure_ascii=False).encode())
