@@ -8,7 +8,6 @@ own error shape. Handlers stay small: they decide what to answer, not how to fai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import count
@@ -22,8 +21,8 @@ from harness.media import Payload
 from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
-from harness.mock.edge import parse_json
-from harness.mock.errors import error_response, error_shape
+from harness.mock.edge import may_hold_float, parse_json
+from harness.mock.errors import answer_shape, error_response, error_shape
 from harness.mock.faults import RuntimeFault
 from harness.mock.journal_store import Journal as Exchanges
 from harness.mock.journaling import note_body, note_media
@@ -35,15 +34,6 @@ from harness.secrets import Scrubber
 
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
-
-
-# A number with a fraction or an exponent where a JSON value starts; strings can hold the same
-# text ("ratio: 1.5"), which costs only the walk, while a version inside a model id does not.
-_FLOAT = re.compile(rb"[:,\[]\s*-?\d+[.eE]")  # a leading class: re scans for it quickly
-
-
-_NUMBER_BODY = re.compile(rb"\s*-?\d")  # a body that is one number
-_SCAN_MAX = 64 * 1024
 
 
 def integral(value: Any) -> Any:
@@ -166,7 +156,7 @@ class MockContext:
         catalogue.note_choice(answer)
         return error_response(self.protocol, answer.status, answer.message, param=param,
                               request_id=self.request_id(),
-                              shape=self.error_shape if answer.shape == "protocol" else answer.shape)
+                              shape=answer_shape(answer.shape, self.error_shape))
 
     def problem(self, p: Problem) -> JSONResponse:
         return self.error(p.status, p.message, p.param)
@@ -207,10 +197,7 @@ class MockContext:
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
-        # a body without a number like 5.0 or 1e3 holds no float, so nothing to make an int;
-        # a large one (media) is walked anyway: few nodes, while a scan reads every byte
-        floats = (len(raw) > _SCAN_MAX or _FLOAT.search(raw) is not None
-                  or _NUMBER_BODY.match(raw) is not None)
+        floats = may_hold_float(raw)  # if not, there is no float to make an int
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
         parsed = parse_json(raw, VALIDATION_STATUS.get(self.protocol, 400))
         del raw

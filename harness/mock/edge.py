@@ -26,6 +26,19 @@ _ORJSON_MAX = 1 << 20  # bytes: larger bodies are parsed by json (see parse_json
 # An integer past 64 bits has 19 digits or more: without such a run orjson read every number
 # as json would, and the parsed document need not be walked for one.
 _LONG_NUMBER = re.compile(rb"\d{19}")
+# A number with a fraction or an exponent where a JSON value starts; strings can hold the same
+# text ("ratio: 1.5"), which costs only a walk, while a version inside a model id does not.
+_FLOAT = re.compile(rb"[:,\[]\s*-?\d+[.eE]")  # a leading class: re scans for it quickly
+_NUMBER_BODY = re.compile(rb"\s*-?\d")  # a body that is one number
+_SCAN_MAX = 64 * 1024
+
+
+def may_hold_float(raw: bytes | bytearray) -> bool:
+    """False only when the JSON text ``raw`` holds no float (so nothing in it is an integral
+    float to make an int). A body over 64 KiB (media) counts as holding one: walking its few
+    nodes is cheaper than scanning every byte of its base64."""
+    return (len(raw) > _SCAN_MAX or _FLOAT.search(raw) is not None
+            or _NUMBER_BODY.match(raw) is not None)
 
 
 class _NotJson:

@@ -50,6 +50,13 @@ def error_shape(profile: Profile) -> str:
     return "protocol" if flavour is None or flavour.error_body == "openai" else flavour.error_body
 
 
+def answer_shape(asked: str, own: str) -> str:
+    """The shape a catalogue answer or an injected fault is sent in: a document's own body
+    (``message``) as asked; the protocol's (``protocol``) as the API answers, ``own`` being its
+    :func:`error_shape` (a server flavour's where it has one)."""
+    return own if asked == "protocol" else asked
+
+
 def error_body(protocol: str, status: int, message: str, *, param: str | None = None,
                request_id: str = "", shape: str = "protocol") -> dict[str, Any]:
     """The JSON body ``protocol`` sends for an error of ``status``; ``shape="message"`` is a
@@ -57,12 +64,14 @@ def error_body(protocol: str, status: int, message: str, *, param: str | None = 
     ``object`` and ``status-code`` a local server flavour's (:func:`error_shape`)."""
     if shape == "message":
         return {"message": message}
+    # The OpenAI error object; a local server flavour writes the HTTP status as its code, nested
+    # ("status-code") or at the top level beside "object": "error" ("object").
+    openai = {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"), "param": param,
+              "code": status if shape in ("object", "status-code") else None}
     if shape == "object":
-        return {"object": "error", "message": message,
-                "type": _OPENAI_TYPES.get(status, "api_error"), "param": param, "code": status}
+        return {"object": "error", **openai}
     if shape == "status-code":
-        return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"),
-                          "param": param, "code": status}}
+        return {"error": openai}
     if protocol == "anthropic-messages":
         return {"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
                                            "message": message}, "request_id": request_id}
@@ -72,8 +81,7 @@ def error_body(protocol: str, status: int, message: str, *, param: str | None = 
         if status == 422 and param is not None:
             return {"detail": [{"loc": fastapi_loc(param), "msg": message, "type": "value_error"}]}
         return {"detail": message}
-    return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"),
-                      "param": param, "code": None}}
+    return {"error": openai}
 
 
 def error_response(protocol: str, status: int, message: str, *, param: str | None = None,

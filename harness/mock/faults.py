@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness.errors import UsageError
 from harness.mock import catalogue as catalogue_
-from harness.mock.errors import error_response
+from harness.mock.errors import answer_shape, error_response
 
 HEADER = "x-harness-fault"
 _HEADER_BYTES = HEADER.encode()
@@ -141,7 +141,7 @@ class FaultMiddleware:
             extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             await error_response(self.protocol, answer.status, answer.message, headers=extra,
                                  request_id=self.request_id(),
-                                 shape=self.shape if answer.shape == "protocol" else answer.shape,
+                                 shape=answer_shape(answer.shape, self.shape),
                                  )(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the profile module imports this one
     from harness.providers import Api, Profile
 
 
-
 @dataclass(frozen=True, slots=True)
 class Flavour:
     """One server program behind a profile, and how it differs from the profile's protocols."""
@@ -84,8 +83,7 @@ def parse_all(raw: Mapping[str, Any], profile_dialect: Mapping[str, Any],
             raise ProfileError(f"{where}: /flavours/{name}/dialect: {clash[0]!r} is overlaid by "
                                "the profile already; write the overlay in one place")
         source = Source.from_schema(spec)
-        if source is None:  # the profile schema requires x-source; this guards hand-built data
-            raise ProfileError(f"{where}: /flavours/{name}: x-source is required")
+        assert source is not None  # the profile schema requires x-source
         out[name] = Flavour(
             name=name, title=spec["title"], source=source,
             schemas=MappingProxyType(dict(spec.get("schemas", {}))),
