@@ -93,7 +93,11 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         started, seq = time.time(), self.state.journal.next_seq()
-        body, answer = bytearray(), bytearray()
+        # The chunks themselves, not a copy: the handler reads the same bytes objects, and a
+        # body is joined only if an entry needs it (a deferred one, or one the handler did
+        # not parse).
+        parts: list[bytes] = []
+        answer = bytearray()
         digest, size = hashlib.sha256(), 0
         status, content_type = 0, ""
         more = True
@@ -105,8 +109,8 @@ class Recorder:
             digest.update(chunk)
             size += len(chunk)
             more = message.get("more_body", False) and message["type"] == "http.request"
-            if len(body) + len(chunk) <= BODY_CAP:
-                body.extend(chunk)
+            if chunk and size <= BODY_CAP:
+                parts.append(chunk)
             return message
 
         # A JSON body is read before the app runs (it would be read whole anyway), so even a
@@ -141,7 +145,7 @@ class Recorder:
             # A deferred entry keeps the raw bytes only (what its size counts), not the parsed
             # body the handler noted: a small body is parsed again if the journal is read.
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
-                            scope["path"], seq, started, time.time(), body, size,
+                            scope["path"], seq, started, time.time(), parts, size,
                             digest.hexdigest(), status, content_type, bytes(answer),
                             {} if deferred else notes, runtime.spec if runtime else "")
             if deferred:
@@ -151,7 +155,7 @@ class Recorder:
                 self.state.journal.append(build())
 
     def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
-               started: float, ended: float, body: bytearray, size: int, sha: str, status: int,
+               started: float, ended: float, parts: list[bytes], size: int, sha: str, status: int,
                content_type: str, answer: bytes, notes: dict[str, Any],
                runtime_fault: str) -> journal.Entry:
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
@@ -164,6 +168,7 @@ class Recorder:
                           "") if api and key is not None else ""
         parsed = notes.get("body", _UNSET)
         if parsed is _UNSET:  # the handler did not parse it (refused first, or not JSON)
+            body = b"".join(parts)
             try:
                 parsed = json.loads(body) if body and len(body) == size else None
             except (ValueError, UnicodeDecodeError):

@@ -29,7 +29,7 @@ import uvicorn
 
 from harness import providers
 from harness.errors import UsageError
-from harness.mock import defects, faults, shield
+from harness.mock import allocator, defects, faults, shield
 from harness.mock.app import base_urls, build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.context import MockState
@@ -260,6 +260,7 @@ def command(*, host: str, port: int, tls: bool, faults_spec: str, seed: int,
         print(f"  # and in Python: fal_client.client.REST_URL = {fal['fal-queue:rest']!r}; "
               f"fal_client.client.CDN_URL = {fal['fal-queue:cdn']!r}")
     sys.stdout.flush()
+    allocator.keep_large_blocks()
     if workers > 1:
         from harness.mock import workers as multi
 

@@ -31,8 +31,10 @@ ENV = "VLM_HARNESS_MOCK_WORKER"
 
 def app() -> Starlette:
     """The app of one worker (uvicorn's factory, called in each spawned process)."""
+    from harness.mock.allocator import keep_large_blocks
     from harness.mock.app import build_app
 
+    keep_large_blocks()  # as the parent did: a spawned worker starts with malloc's defaults
     spec = json.loads(os.environ[ENV])
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                               for k, v in spec["config"].items()}

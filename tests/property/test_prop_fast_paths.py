@@ -4,17 +4,21 @@
 the chat answers and stream events, :class:`harness.mock.generate.Answer` carries a token count
 made where the text is split, and a request body is walked for floats to make integral only
 when its bytes can hold one; each must agree with the slow way on any text (any code point,
-control characters and the separators included), any integer and any JSON document.
+control characters and the separators included), any integer and any JSON document; and
+:func:`harness.mock.edge.parse_json`'s msgspec parse reads every document it accepts (numbers
+and escapes included, damaged ones too) as json does.
 """
 
 from __future__ import annotations
 
 import json
+from unittest import mock
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.mock import generate, sse
+from harness.mock import edge, generate, sse
 from harness.mock.context import integral
 from harness.mock.edge import may_hold_float
 
@@ -59,3 +63,36 @@ def test_a_body_that_reads_float_free_has_no_float(doc: object, indent: int | No
             stack.extend(node.values() if isinstance(node, dict) else
                          node if isinstance(node, list) else [])
         assert integral(parsed) == parsed
+
+
+def _json_path(raw: bytes) -> object:
+    """What parse_json answers with msgspec refusing everything (json's path alone)."""
+    class Refuses:
+        def decode(self, raw: object) -> object:
+            raise msgspec.DecodeError("refused")
+
+    with mock.patch.object(edge, "_DECODER", Refuses()):
+        return edge.parse_json(raw)
+
+
+# JSON's number grammar with long digit runs (past 64 bits, past a double's precision and
+# range), and the escapes that make a string: the texts where two parsers may read differently.
+NUMBERS = st.from_regex(r"\A-?(0|[1-9][0-9]{0,40})(\.[0-9]{1,40})?([eE][+-]?[0-9]{1,4})?\Z")
+ESCAPES = st.lists(st.sampled_from(["a", "\\\"", "\\\\", "\\/", "\\b", "\\n", "\\u00e9",
+                                    "\\ud83d", "\\ude00", "\\ud800", "\\u0000", "\u00e9", "\t"]),
+                   max_size=6).map(lambda parts: '"' + "".join(parts) + '"')
+
+
+@given(st.one_of(NUMBERS, ESCAPES, NUMBERS.map(lambda n: f'{{"n": [{n}, {n}]}}')))
+def test_the_fast_parse_reads_every_number_and_string_as_json_does(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    assert repr(edge.parse_json(raw)) == repr(_json_path(raw))
+
+
+@given(JSON, st.binary(max_size=3), st.integers(min_value=0))
+def test_the_fast_parse_agrees_with_json_on_damaged_documents(doc: object, junk: bytes,
+                                                              at: int) -> None:
+    raw = json.dumps(doc).encode()
+    at %= len(raw) + 1
+    damaged = raw[:at] + junk + raw[at + len(junk) // 2:]
+    assert repr(edge.parse_json(damaged)) == repr(_json_path(damaged))
