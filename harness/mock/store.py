@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
-import functools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
@@ -26,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from harness.mock.allocator import release_freed_memory
 from harness.mock.shared_store import DiskStore
 
 V = TypeVar("V")
@@ -182,21 +180,3 @@ class Sweeper:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
-        return None
-
-
-def release_freed_memory() -> None:
-    """Hand freed heap pages back to the OS. glibc keeps what a process freed for reuse, so a
-    flood of 20 MB uploads, once expired, still held ~60 MiB of RSS (bench/bench_soak.py);
-    ``malloc_trim(0)`` returns them. A no-op where the C library is not glibc."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
