@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from contextvars import ContextVar
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -78,6 +79,67 @@ def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
     return b""
 
 
+class _Exchange:
+    """One request passing the :class:`Recorder`: its body's chunks as they are read (the same
+    bytes objects the handler gets, not a copy) and the answer's messages as they are sent."""
+
+    __slots__ = ("answer", "answered", "digest", "early", "more", "parts", "receive", "send",
+                 "size", "start")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self.receive: Receive | None = receive
+        self.send: Send | None = send
+        self.parts: list[bytes] = []
+        self.size, self.more, self.answered = 0, True, 0
+        self.digest: Any = None  # a running SHA-256 once the body is past BODY_CAP
+        self.early: list[Message] = []
+        self.start: Message | None = None
+        self.answer: list[bytes] = []
+
+    async def take(self) -> Message:
+        assert self.receive is not None
+        message = await self.receive()
+        chunk = message.get("body", b"")
+        if chunk:
+            self.size += len(chunk)
+            if self.digest is None and self.size > BODY_CAP:  # too large to keep: hashed instead
+                self.digest = hashlib.sha256()
+                for part in self.parts:
+                    self.digest.update(part)
+                self.parts = []
+            if self.digest is None:
+                self.parts.append(chunk)
+            else:
+                self.digest.update(chunk)
+        self.more = message.get("more_body", False) and message["type"] == "http.request"
+        return message
+
+    async def reading(self) -> Message:
+        return self.early.pop(0) if self.early else await self.take()
+
+    async def sending(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        elif message["type"] == "http.response.body" and self.answered < ANSWER_CAP:
+            chunk = message.get("body", b"")
+            self.answer.append(chunk)
+            self.answered += len(chunk)
+        assert self.send is not None
+        await self.send(message)
+
+    def body_sha256(self) -> str:
+        if self.digest is None:
+            return hashlib.sha256(b"".join(self.parts)).hexdigest()
+        return str(self.digest.hexdigest())
+
+    def answered_with(self) -> tuple[int, str, bytes]:
+        """The answer's status (0: none), content type and first bytes."""
+        if self.start is None:
+            return 0, "", b""
+        return (self.start["status"], _header(self.start.get("headers", ()), b"content-type")
+                .decode("latin-1"), b"".join(self.answer))
+
+
 class Recorder:
     """Journals each HTTP request under an API prefix (``/_harness/`` itself excluded)."""
 
@@ -93,70 +155,36 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         started, seq = time.time(), self.state.journal.next_seq()
-        # The chunks themselves, not a copy: the handler reads the same bytes objects, and a
-        # body is joined only if an entry needs it (a deferred one, or one the handler did
-        # not parse).
-        parts: list[bytes] = []
-        answer = bytearray()
-        digest, size = hashlib.sha256(), 0
-        status, content_type = 0, ""
-        more = True
-
-        async def take() -> Message:
-            nonlocal size, more
-            message = await receive()
-            chunk = message.get("body", b"")
-            digest.update(chunk)
-            size += len(chunk)
-            more = message.get("more_body", False) and message["type"] == "http.request"
-            if chunk and size <= BODY_CAP:
-                parts.append(chunk)
-            return message
-
+        x = _Exchange(receive, send)
         # A JSON body is read before the app runs (it would be read whole anyway), so even a
         # request refused before its body was looked at (401) is journaled with its facts;
         # uploads stream through untouched, under their own size limits.
-        early: list[Message] = []
         if b"json" in _header(scope["headers"], b"content-type"):
-            while more and size <= BODY_CAP:
-                early.append(await take())
-
-        async def reading() -> Message:
-            return early.pop(0) if early else await take()
-
-        async def sending(message: Message) -> None:
-            nonlocal status, content_type
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                content_type = _header(message.get("headers", ()), b"content-type").decode(
-                    "latin-1")
-            elif message["type"] == "http.response.body" and len(answer) < ANSWER_CAP:
-                answer.extend(message.get("body", b""))
-            await send(message)
-
+            while x.more and x.digest is None:
+                x.early.append(await x.take())
+        # A body read whole and small makes a deferred entry, which parses its raw bytes if it
+        # is ever read: what the handler works out is not needed, so it notes nothing.
+        small = not x.more and x.size <= DEFER_MAX
         notes: dict[str, Any] = {}
-        token = _NOTES.set(notes)
+        token = None if small else _NOTES.set(notes)
         try:
-            await self.app(scope, reading, sending)
+            await self.app(scope, x.reading, x.sending)
         finally:
-            _NOTES.reset(token)
+            if token is not None:
+                _NOTES.reset(token)
+            x.receive = x.send = None  # an entry kept for later must not hold the connection
             runtime = self.state.runtime_fault  # as it was for this request, not when read
-            deferred = size <= DEFER_MAX
-            # A deferred entry keeps the raw bytes only (what its size counts), not the parsed
-            # body the handler noted: a small body is parsed again if the journal is read.
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
-                            scope["path"], seq, started, time.time(), parts, size,
-                            digest.hexdigest(), status, content_type, bytes(answer),
-                            {} if deferred else notes, runtime.spec if runtime else "")
-            if deferred:
-                self.state.journal.defer(seq, build, _OVERHEAD + size + len(answer) + sum(
-                    len(k) + len(v) for k, v in scope["headers"]))
+                            scope["path"], seq, started, time.time(), x, notes,
+                            runtime.spec if runtime else "")
+            if x.size <= DEFER_MAX:  # the raw parts only, what its size counts
+                self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
+                    map(len, chain.from_iterable(scope["headers"]))))
             else:
                 self.state.journal.append(build())
 
     def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
-               started: float, ended: float, parts: list[bytes], size: int, sha: str, status: int,
-               content_type: str, answer: bytes, notes: dict[str, Any],
+               started: float, ended: float, x: _Exchange, notes: dict[str, Any],
                runtime_fault: str) -> journal.Entry:
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
@@ -168,11 +196,12 @@ class Recorder:
                           "") if api and key is not None else ""
         parsed = notes.get("body", _UNSET)
         if parsed is _UNSET:  # the handler did not parse it (refused first, or not JSON)
-            body = b"".join(parts)
+            body = b"".join(x.parts)
             try:
-                parsed = json.loads(body) if body and len(body) == size else None
+                parsed = json.loads(body) if body and len(body) == x.size else None
             except (ValueError, UnicodeDecodeError):
                 parsed = None
+        status, content_type, answer = x.answered_with()
         fault = raw.get(faults.HEADER) or runtime_fault or self.state.config.faults
         return journal.Entry(
             seq=seq, at=started, method=method, path=path, provider=provider,
@@ -180,7 +209,7 @@ class Recorder:
             correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
             key_header=key_header,
             key_accepted=key is not None and key == self.state.config.key_for(provider),
-            body_sha256=sha, body_bytes=size, status=status,
+            body_sha256=x.body_sha256(), body_bytes=x.size, status=status,
             request=journal.request_facts(parsed, notes.get("media")),
             content_type=content_type,
             answer=journal.answer_facts(status, content_type, answer) if status else

@@ -139,3 +139,24 @@ def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytes
     assert journal.Entry.from_dict(raw).request.media == (journal.media_digest(url),)
     assert journal.Entry.from_dict(entries[-1]).request.media == (
         journal.media_digest(media.data_url(of_size("png", 1000), "image/png")),)
+
+
+@pytest.mark.parametrize("size", [200, 70_000, 300_000])
+def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
+        monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """A small body is hashed when its deferred entry is made, a larger one at once, and one
+    past the cap (here 100 kB) as its chunks pass, its parts not kept; each names the bytes."""
+    import hashlib
+    import json
+
+    from harness.mock import journaling
+
+    monkeypatch.setattr(journaling, "BODY_CAP", 100_000)
+    raw = json.dumps(_chat(user="x" * size)).encode()
+    with _client() as c:
+        got = c.post(CHAT, headers={**BEARER, "content-type": "application/json"}, content=raw)
+        assert got.status_code == 200
+        (entry,) = c.get("/_harness/journal").json()["entries"]
+    assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert entry["body_bytes"] == len(raw)
+    assert entry["status"] == 200
