@@ -128,9 +128,12 @@ class _Exchange:
         await self.send(message)
 
     def body_sha256(self) -> str:
-        if self.digest is None:
-            return hashlib.sha256(b"".join(self.parts)).hexdigest()
-        return str(self.digest.hexdigest())
+        digest = self.digest
+        if digest is None:  # chunk by chunk: a 13 MB body is not joined only to be hashed
+            digest = hashlib.sha256()
+            for part in self.parts:
+                digest.update(part)
+        return str(digest.hexdigest())
 
     def answered_with(self) -> tuple[int, str, bytes]:
         """The answer's status (0: none), content type and first bytes."""
