@@ -177,10 +177,13 @@ class Recorder:
                 _NOTES.reset(token)
             x.receive = x.send = None  # an entry kept for later must not hold the connection
             runtime = self.state.runtime_fault  # as it was for this request, not when read
+            # A deferred entry keeps the raw parts only (what its size counts), never a parsed
+            # body the handler noted (one read without a JSON content type, say).
+            deferred = x.size <= DEFER_MAX
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
-                            scope["path"], seq, started, time.time(), x, notes,
-                            runtime.spec if runtime else "")
-            if x.size <= DEFER_MAX:  # the raw parts only, what its size counts
+                            scope["path"], seq, started, time.time(), x,
+                            {} if deferred else notes, runtime.spec if runtime else "")
+            if deferred:
                 self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
                     map(len, chain.from_iterable(scope["headers"]))))
             else:
