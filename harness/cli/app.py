@@ -101,6 +101,9 @@ LocalFlavourOpt = Annotated[str | None, typer.Option(
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Project config file (default: vlm-harness.toml or pyproject.toml "
     "[tool.vlm-harness], nearest from here upward).")]
+ProviderOpt = Annotated[str | None, typer.Option(
+    help="all (default), or a comma list of providers.")]
+ChecksOpt = Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")]
 BaseUrlOpt = Annotated[list[str] | None, typer.Option(
     "--base-url", help="url/local server: a root or one API's base; API=URL per API "
     "(openai-chat=http://gw:4000/v1), repeatable.")]

@@ -15,6 +15,7 @@ from harness.cli.app import (
     HeaderOpt,
     LocalFlavourOpt,
     ModelOpt,
+    ProviderOpt,
     app,
     at_least,
     clean_errors,
@@ -58,8 +59,7 @@ def openapi(
 @clean_errors
 def drift(
     target: Annotated[str | None, typer.Option(help="live (default), mock, url or local.")] = None,
-    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
-                        ] = None,
+    provider: ProviderOpt = None,
     update_baseline: Annotated[bool, typer.Option(
         "--update-baseline", help="Accept what was seen into the baselines.")] = False,
     baselines_dir: Annotated[Path, typer.Option(

@@ -10,11 +10,13 @@ import typer
 from harness.cli.app import (
     AllowEmptyOpt,
     BaseUrlOpt,
+    ChecksOpt,
     ConfigOpt,
     FormatOpt,
     HeaderOpt,
     LocalFlavourOpt,
     ModelOpt,
+    ProviderOpt,
     app,
     at_least,
     clean_errors,
@@ -33,9 +35,8 @@ RUN_CASSETTES = Path("reports/cassettes")  # record's run folder (the shipped se
 def run(
     target: Annotated[str | None, typer.Option(
         help="mock (default), url, gateway, cassette, live or local.")] = None,
-    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
-                        ] = None,
-    checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
+    provider: ProviderOpt = None,
+    checks: ChecksOpt = None,
     base_url: BaseUrlOpt = None,
     upstream: Annotated[str | None, typer.Option(
         help="gateway target: root of a running `vlm-harness serve` the gateway calls "
@@ -107,9 +108,8 @@ def run(
 def record(
     target: Annotated[str | None, typer.Option(
         help="Record through: mock (default), url, live or local.")] = None,
-    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
-                        ] = None,
-    checks: Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")] = None,
+    provider: ProviderOpt = None,
+    checks: ChecksOpt = None,
     base_url: BaseUrlOpt = None,
     header: HeaderOpt = None,
     model: ModelOpt = None,
@@ -184,8 +184,7 @@ def report(
 @clean_errors
 def fuzz(
     target: Annotated[str | None, typer.Option(help="mock (default), url, live or local.")] = None,
-    provider: Annotated[str | None, typer.Option(help="all (default), or a comma list of providers.")
-                        ] = None,
+    provider: ProviderOpt = None,
     max_examples: Annotated[int | None, typer.Option(
         help="Cases per operation (default: 20 on mock, 10 on url, 5 on live/local).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed that reproduces the generated cases (0).")
