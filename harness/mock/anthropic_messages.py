@@ -103,7 +103,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         invalid = ctx.schema_error(body, SCHEMA)
         if invalid is not None:
             return invalid
-        payloads = ctx.media(list(media_items(body["messages"])))
+        payloads = await ctx.media(list(media_items(body["messages"])))
         if isinstance(payloads, JSONResponse):
             return payloads
 

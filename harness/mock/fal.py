@@ -87,7 +87,7 @@ async def _accept(ctx: MockContext, request: Request,
     else:
         items = [MediaItem(f"/image_urls/{i}", url, media.MediaKind.IMAGE)
                  for i, url in enumerate(body["image_urls"])]
-    payloads = ctx.media(items)
+    payloads = await ctx.media(items)
     if isinstance(payloads, Response):
         return payloads
     answer = generate.answer(op.model.id, body["prompt"], payloads, ctx.config.seed)

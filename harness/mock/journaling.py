@@ -28,6 +28,7 @@ from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -48,6 +49,8 @@ ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answ
 # A request up to this size keeps its raw parts and becomes an entry only when the journal is
 # read (most never are: a load test's); a larger one is summed up at once, its body let go.
 DEFER_MAX = 64 * 1024
+# A body from which its SHA-256 is taken on a worker thread (~0.6 ms per MB on the loop).
+OFF_LOOP_MIN = 1024 * 1024
 _OVERHEAD = 512  # bytes an entry holds beyond its raw parts, for the byte budget
 
 
@@ -91,7 +94,7 @@ class _Exchange:
         self.send: Send | None = send
         self.parts: list[bytes] = []
         self.size, self.more, self.answered = 0, True, 0
-        self.digest: Any = None  # a running SHA-256 once the body is past BODY_CAP
+        self.digest: Any = None  # running once past BODY_CAP; or taken off the loop at the end
         self.early: list[Message] = []
         self.start: Message | None = None
         self.answer: list[bytes] = []
@@ -103,10 +106,7 @@ class _Exchange:
         if chunk:
             self.size += len(chunk)
             if self.digest is None and self.size > BODY_CAP:  # too large to keep: hashed instead
-                self.digest = hashlib.sha256()
-                for part in self.parts:
-                    self.digest.update(part)
-                self.parts = []
+                self.digest, self.parts = self.hash_parts(), []
             if self.digest is None:
                 self.parts.append(chunk)
             else:
@@ -127,13 +127,15 @@ class _Exchange:
         assert self.send is not None
         await self.send(message)
 
+    def hash_parts(self) -> Any:
+        """The SHA-256 of the parts, chunk by chunk: a 13 MB body is not joined to be hashed."""
+        digest = hashlib.sha256()
+        for part in self.parts:
+            digest.update(part)
+        return digest
+
     def body_sha256(self) -> str:
-        digest = self.digest
-        if digest is None:  # chunk by chunk: a 13 MB body is not joined only to be hashed
-            digest = hashlib.sha256()
-            for part in self.parts:
-                digest.update(part)
-        return str(digest.hexdigest())
+        return str((self.digest or self.hash_parts()).hexdigest())
 
     def answered_with(self) -> tuple[int, str, bytes]:
         """The answer's status (0: none), content type and first bytes."""
@@ -172,6 +174,10 @@ class Recorder:
         token = None if small else _NOTES.set(notes)
         try:
             await self.app(scope, x.reading, x.sending)
+            if x.size >= OFF_LOOP_MIN and x.digest is None:
+                # The answer is out: hash a large body on a worker thread (SHA-256 releases the
+                # GIL), so the next request is served meanwhile. Readers wait for in_flight.
+                x.digest = await run_in_threadpool(x.hash_parts)
         finally:
             if token is not None:
                 _NOTES.reset(token)

@@ -77,7 +77,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
             body = await ctx.json_body(request, schema)
             if isinstance(body, Response):
                 return body
-            payloads = ctx.media([MediaItem(f"/{field}", body[field], kind)])
+            payloads = await ctx.media([MediaItem(f"/{field}", body[field], kind)])
             if isinstance(payloads, Response):
                 return payloads
             # Only the preset is a template: a custom prompt is the client's text, braces and all.

@@ -141,17 +141,19 @@ def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytes
         journal.media_digest(media.data_url(of_size("png", 1000), "image/png")),)
 
 
-@pytest.mark.parametrize("size", [200, 70_000, 300_000])
+@pytest.mark.parametrize("size", [200, 70_000, 150_000, 300_000])
 def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
         monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    """A small body is hashed when its deferred entry is made, a larger one at once, and one
-    past the cap (here 100 kB) as its chunks pass, its parts not kept; each names the bytes."""
+    """A small body is hashed when its deferred entry is made, a larger one at once, a large
+    one (here past 100 kB) on a worker thread, and one past the cap (here 200 kB) as its chunks
+    pass, its parts not kept; each names the bytes."""
     import hashlib
     import json
 
     from harness.mock import journaling
 
-    monkeypatch.setattr(journaling, "BODY_CAP", 100_000)
+    monkeypatch.setattr(journaling, "BODY_CAP", 200_000)
+    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
     raw = json.dumps(_chat(user="x" * size)).encode()
     with _client() as c:
         got = c.post(CHAT, headers={**BEARER, "content-type": "application/json"}, content=raw)
@@ -160,3 +162,27 @@ def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
     assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest()
     assert entry["body_bytes"] == len(raw)
     assert entry["status"] == 200
+
+
+def test_a_large_body_is_hashed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past OFF_LOOP_MIN the body's SHA-256 (which releases the GIL) runs on a worker thread,
+    so the loop serves other requests meanwhile; below it, inline, where a thread costs more."""
+    import threading
+
+    from harness.mock import journaling
+
+    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
+    threads: list[int] = []
+    hash_parts = journaling._Exchange.hash_parts
+
+    def watched(self: journaling._Exchange) -> object:
+        threads.append(threading.get_ident())
+        return hash_parts(self)
+
+    monkeypatch.setattr(journaling._Exchange, "hash_parts", watched)
+    with _client() as c:
+        for size in (70_000, 150_000):
+            assert c.post(CHAT, headers=BEARER, json=_chat(user="x" * size)).status_code == 200
+        assert len(c.get("/_harness/journal").json()["entries"]) == 2
+    inline, off_loop = threads
+    assert inline != off_loop
