@@ -219,7 +219,7 @@ def validation_cost(path: Path, repeats: int) -> dict[str, float]:
         t0 = time.perf_counter()
         parsed = await ctx.json_body(request, SCHEMA)
         assert isinstance(parsed, dict), parsed
-        payloads = ctx.media(list(media_items(parsed["messages"])))
+        payloads = await ctx.media(list(media_items(parsed["messages"])))
         assert isinstance(payloads, list) and payloads[0].size == TEN_MB
         times.append(time.perf_counter() - t0)
 
