@@ -2,7 +2,8 @@
 
 Entries go out oldest first when the log passes its bounds in entries or in bytes (counted as
 dropped, so a reader knows it missed some). An entry is either made at once (a large request,
-summed up before its body is let go) or *deferred*: a small request keeps its raw parts and
+summed up before its body is let go; its body's digest may still be on its way from a worker
+thread, and a reader waits for it) or *deferred*: a small request keeps its raw parts and
 becomes an :class:`~harness.journal.Entry` only when the log is read, since most never are
 (:mod:`harness.mock.journaling` decides which, and serves the log over HTTP).
 """
@@ -14,6 +15,9 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -63,8 +67,14 @@ class Journal:
         with self._lock:
             return self._seq
 
-    def append(self, entry: journal.Entry) -> None:
-        self._add(entry.seq, entry, _size(entry.to_dict()))
+    def append(self, entry: journal.Entry, body_digest: Future[Any] | None = None) -> None:
+        """Entry made at once; ``body_digest``: its body's SHA-256 (a hashlib object) still
+        being taken on a worker thread, which the entry's first reader waits for."""
+        size = _size(entry.to_dict())
+        if body_digest is None:
+            self._add(entry.seq, entry, size)
+        else:  # the hex digest fills in the empty body_sha256: 64 more bytes
+            self._add(entry.seq, _Deferred(partial(_digested, entry, body_digest)), size + 64)
 
     def defer(self, seq: int, build: Callable[[], journal.Entry], size: int) -> None:
         """Entry ``seq``, made by ``build`` when first read; ``size``: what its parts hold."""
@@ -99,6 +109,10 @@ class Journal:
             return {"run": self.run, "next": self._seq, "dropped": self.dropped,
                     "bytes": self._bytes, "in_flight": self.in_flight,
                     "entries": [e.to_dict() for e in items]}
+
+
+def _digested(entry: journal.Entry, body_digest: Future[Any]) -> journal.Entry:
+    return replace(entry, body_sha256=body_digest.result().hexdigest())
 
 
 def _size(entry: dict[str, Any]) -> int:

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
-from functools import partial
+from functools import cache, partial
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -74,6 +75,12 @@ def note_media(values: Sequence[str], payloads: Sequence[Payload]) -> None:
             (id(v), (v, journal.payload_digest(p))) for v, p in zip(values, payloads, strict=True))
 
 
+@cache
+def _hasher() -> ThreadPoolExecutor:
+    """The threads that take large bodies' digests (made on first use, one per core)."""
+    return ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vlm-journal-sha256")
+
+
 def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
     """The value of header ``name`` (given in lower case), or b""."""
     for key, value in head:
@@ -94,7 +101,7 @@ class _Exchange:
         self.send: Send | None = send
         self.parts: list[bytes] = []
         self.size, self.more, self.answered = 0, True, 0
-        self.digest: Any = None  # running once past BODY_CAP; or taken off the loop at the end
+        self.digest: Any = None  # running once past BODY_CAP; or a Future of a worker thread's
         self.early: list[Message] = []
         self.start: Message | None = None
         self.answer: list[bytes] = []
@@ -135,6 +142,9 @@ class _Exchange:
         return digest
 
     def body_sha256(self) -> str:
+        """The body's hex SHA-256; "" while a worker thread takes it (the journal fills it in)."""
+        if isinstance(self.digest, Future):
+            return ""
         return str((self.digest or self.hash_parts()).hexdigest())
 
     def answered_with(self) -> tuple[int, str, bytes]:
@@ -175,9 +185,10 @@ class Recorder:
         try:
             await self.app(scope, x.reading, x.sending)
             if x.size >= OFF_LOOP_MIN and x.digest is None:
-                # The answer is out: hash a large body on a worker thread (SHA-256 releases the
-                # GIL), so the next request is served meanwhile. Readers wait for in_flight.
-                x.digest = await run_in_threadpool(x.hash_parts)
+                # The answer is out: a worker thread hashes the large body (SHA-256 releases
+                # the GIL) while the loop serves the next request. The entry is journaled at
+                # once, and a reader of it waits for the digest.
+                x.digest = _hasher().submit(x.hash_parts)
         finally:
             if token is not None:
                 _NOTES.reset(token)
@@ -193,7 +204,8 @@ class Recorder:
                 self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
                     map(len, chain.from_iterable(scope["headers"]))))
             else:
-                self.state.journal.append(build())
+                pending = x.digest if isinstance(x.digest, Future) else None
+                self.state.journal.append(build(), body_digest=pending)
 
     def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
                started: float, ended: float, x: _Exchange, notes: dict[str, Any],

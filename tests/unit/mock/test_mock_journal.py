@@ -164,6 +164,37 @@ def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
     assert entry["status"] == 200
 
 
+def test_a_large_body_is_journaled_at_once_and_its_reader_waits_for_the_digest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer does not wait for the body's digest, and the entry is in the journal as soon
+    as the answer is out: its first reader waits for the worker thread's digest."""
+    import hashlib
+    import json
+    import time
+
+    from harness.mock import journaling
+
+    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
+    hash_parts = journaling._Exchange.hash_parts
+
+    def slow(self: journaling._Exchange) -> object:
+        time.sleep(0.5)
+        return hash_parts(self)
+
+    monkeypatch.setattr(journaling._Exchange, "hash_parts", slow)
+    raw = json.dumps(_chat(user="x" * 150_000)).encode()
+    with _client() as c:
+        t0 = time.monotonic()
+        assert c.post(CHAT, headers={**BEARER, "content-type": "application/json"},
+                      content=raw).status_code == 200
+        answered = time.monotonic() - t0
+        got = c.get("/_harness/journal").json()
+    assert answered < 0.5
+    assert got["in_flight"] == 0
+    (entry,) = got["entries"]
+    assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest()
+
+
 def test_a_large_body_is_hashed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past OFF_LOOP_MIN the body's SHA-256 (which releases the GIL) runs on a worker thread,
     so the loop serves other requests meanwhile; below it, inline, where a thread costs more."""
