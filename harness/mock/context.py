@@ -27,16 +27,13 @@ from harness.mock.edge import may_hold_float, parse_json
 from harness.mock.errors import answer_shape, error_response, error_shape
 from harness.mock.faults import RuntimeFault
 from harness.mock.journal_store import Journal as Exchanges
-from harness.mock.journaling import note_body, note_media
+from harness.mock.journaling import OFF_LOOP_MIN, note_body, note_media
 from harness.mock.store import Budget, Journal, Partition, Sweeper
 from harness.mock.validation import MediaItem, Problem, media_payloads, schema_problem
 from harness.mock.webhooks import Deliveries
 from harness.providers import Api, Profile
 from harness.secrets import Scrubber
 
-# Media text from which decoding and hashing leave the event loop: below it, handing the work
-# to a thread costs more than it frees (~50 us against ~1 ms per MB).
-OFF_LOOP_MIN = 1024 * 1024
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
 
@@ -240,7 +237,7 @@ class MockContext:
                         self.profile.name, VALIDATION_STATUS.get(self.protocol, 400),
                         advisory=None if self.config.strict else self.profile.media.advisory,
                         advisories=advisories)
-        large = sum(len(i.value) for i in items if isinstance(i.value, str)) >= OFF_LOOP_MIN
+        large = sum(len(i.value) for i in items) >= OFF_LOOP_MIN
         found = await run_in_threadpool(parse) if large else parse()
         if isinstance(found, Problem):
             return self.problem(found)

@@ -50,7 +50,9 @@ ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answ
 # A request up to this size keeps its raw parts and becomes an entry only when the journal is
 # read (most never are: a load test's); a larger one is summed up at once, its body let go.
 DEFER_MAX = 64 * 1024
-# A body from which its SHA-256 is taken on a worker thread (~0.6 ms per MB on the loop).
+# Bytes of a body (or of a request's media text) from which hashing and decoding leave the
+# event loop for a worker thread: below it, the hand-over (~50 us) costs more than it frees
+# (~0.6 ms of SHA-256 per MB of body, ~1 ms of decoding and hashing per MB of media).
 OFF_LOOP_MIN = 1024 * 1024
 _OVERHEAD = 512  # bytes an entry holds beyond its raw parts, for the byte budget
 
@@ -77,7 +79,8 @@ def note_media(values: Sequence[str], payloads: Sequence[Payload]) -> None:
 
 @cache
 def _hasher() -> ThreadPoolExecutor:
-    """The threads that take large bodies' digests (made on first use, one per core)."""
+    """The threads that take large bodies' digests (made on first use, one per core); not
+    anyio's pool, since a journal reader blocks on the concurrent Future it hands back."""
     return ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vlm-journal-sha256")
 
 
@@ -101,7 +104,7 @@ class _Exchange:
         self.send: Send | None = send
         self.parts: list[bytes] = []
         self.size, self.more, self.answered = 0, True, 0
-        self.digest: Any = None  # running once past BODY_CAP; or a Future of a worker thread's
+        self.digest: Any = None  # a running SHA-256 once the body is past BODY_CAP
         self.early: list[Message] = []
         self.start: Message | None = None
         self.answer: list[bytes] = []
@@ -142,9 +145,6 @@ class _Exchange:
         return digest
 
     def body_sha256(self) -> str:
-        """The body's hex SHA-256; "" while a worker thread takes it (the journal fills it in)."""
-        if isinstance(self.digest, Future):
-            return ""
         return str((self.digest or self.hash_parts()).hexdigest())
 
     def answered_with(self) -> tuple[int, str, bytes]:
@@ -182,13 +182,14 @@ class Recorder:
         small = not x.more and x.size <= DEFER_MAX
         notes: dict[str, Any] = {}
         token = None if small else _NOTES.set(notes)
+        pending: Future[Any] | None = None
         try:
             await self.app(scope, x.reading, x.sending)
             if x.size >= OFF_LOOP_MIN and x.digest is None:
                 # The answer is out: a worker thread hashes the large body (SHA-256 releases
                 # the GIL) while the loop serves the next request. The entry is journaled at
                 # once, and a reader of it waits for the digest.
-                x.digest = _hasher().submit(x.hash_parts)
+                pending = _hasher().submit(x.hash_parts)
         finally:
             if token is not None:
                 _NOTES.reset(token)
@@ -199,17 +200,19 @@ class Recorder:
             deferred = x.size <= DEFER_MAX
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
                             scope["path"], seq, started, time.time(), x,
-                            {} if deferred else notes, runtime.spec if runtime else "")
+                            {} if deferred else notes, runtime.spec if runtime else "",
+                            hashed=pending is None)
             if deferred:
                 self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
                     map(len, chain.from_iterable(scope["headers"]))))
             else:
-                pending = x.digest if isinstance(x.digest, Future) else None
                 self.state.journal.append(build(), body_digest=pending)
 
     def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
                started: float, ended: float, x: _Exchange, notes: dict[str, Any],
-               runtime_fault: str) -> journal.Entry:
+               runtime_fault: str, *, hashed: bool) -> journal.Entry:
+        """The entry of exchange ``x``; without its body's digest unless ``hashed`` (the
+        journal fills in one still being taken on a worker thread)."""
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
@@ -233,7 +236,7 @@ class Recorder:
             correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
             key_header=key_header,
             key_accepted=key is not None and key == self.state.config.key_for(provider),
-            body_sha256=x.body_sha256(), body_bytes=x.size, status=status,
+            body_sha256=x.body_sha256() if hashed else "", body_bytes=x.size, status=status,
             request=journal.request_facts(parsed, notes.get("media")),
             content_type=content_type,
             answer=journal.answer_facts(status, content_type, answer) if status else
