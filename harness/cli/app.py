@@ -104,6 +104,10 @@ ConfigOpt = Annotated[Path | None, typer.Option(
 ProviderOpt = Annotated[str | None, typer.Option(
     help="all (default), or a comma list of providers.")]
 ChecksOpt = Annotated[str | None, typer.Option(help="Comma list of checks (default: all).")]
+SeedOpt = Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")]
+MaxRequestsOpt = Annotated[int | None, typer.Option(help="Live budget per provider.")]
+MaxCostOpt = Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")]
+QuietOpt = Annotated[bool, typer.Option(help="No table, only the exit status.")]
 BaseUrlOpt = Annotated[list[str] | None, typer.Option(
     "--base-url", help="url/local server: a root or one API's base; API=URL per API "
     "(openai-chat=http://gw:4000/v1), repeatable.")]

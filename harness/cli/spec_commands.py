@@ -16,6 +16,7 @@ from harness.cli.app import (
     LocalFlavourOpt,
     ModelOpt,
     ProviderOpt,
+    QuietOpt,
     app,
     at_least,
     clean_errors,
@@ -72,7 +73,7 @@ def drift(
     model: ModelOpt = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the probe requests (0).")] = None,
     config: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    quiet: QuietOpt = False,
     docs: Annotated[bool, typer.Option("--docs", help=(
         "Instead of probing, fetch each provider's published specs and diff them with the "
         "project's schemas and the copy kept under <baselines-dir>/docs/."))] = False,

@@ -15,8 +15,12 @@ from harness.cli.app import (
     FormatOpt,
     HeaderOpt,
     LocalFlavourOpt,
+    MaxCostOpt,
+    MaxRequestsOpt,
     ModelOpt,
     ProviderOpt,
+    QuietOpt,
+    SeedOpt,
     app,
     at_least,
     clean_errors,
@@ -43,16 +47,15 @@ def run(
              "(default: the harness serves one and prints its URL).")] = None,
     header: HeaderOpt = None,
     model: ModelOpt = None,
-    seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
-                    ] = None,
-    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
+    seed: SeedOpt = None,
+    max_requests: MaxRequestsOpt = None,
+    max_cost: MaxCostOpt = None,
     reports_dir: Annotated[Path | None, typer.Option(
         help="Where results and reports go (default: reports).")] = None,
     cassettes_dir: Annotated[Path | None, typer.Option(
         help="Cassettes the cassette target replays (default: the shipped ones).")] = None,
     config: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    quiet: QuietOpt = False,
     concurrency: Annotated[int | None, typer.Option(
         help="Cases in flight at once (network targets; results read as a sequential run's; 1)."
     )] = None,
@@ -119,12 +122,11 @@ def record(
     update_cassettes: Annotated[bool, typer.Option(
         "--update-cassettes", help="Write into the shipped cassettes (or the config's "
         "cassette_dir) instead of the run folder.")] = False,
-    seed: Annotated[int | None, typer.Option(help="Seed that reproduces generated requests (0).")
-                    ] = None,
-    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="Live budget (USD) per provider.")] = None,
+    seed: SeedOpt = None,
+    max_requests: MaxRequestsOpt = None,
+    max_cost: MaxCostOpt = None,
     config: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    quiet: QuietOpt = False,
     allow_empty: AllowEmptyOpt = None,
 ) -> int:
     """Run the suite through a target and save each check's traffic as vcrpy cassettes
@@ -192,11 +194,11 @@ def fuzz(
     base_url: BaseUrlOpt = None,
     header: HeaderOpt = None,
     model: ModelOpt = None,
-    max_requests: Annotated[int | None, typer.Option(help="Live budget per provider.")] = None,
+    max_requests: MaxRequestsOpt = None,
     reports_dir: Annotated[Path, typer.Option(help="Where results and reports go.")] = Path(
         "reports/fuzz"),
     config: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option(help="No table, only the exit status.")] = False,
+    quiet: QuietOpt = False,
     fmt: FormatOpt = None,
     allow_empty: AllowEmptyOpt = None,
 ) -> int:
