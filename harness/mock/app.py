@@ -12,18 +12,15 @@ upstream (:mod:`harness.mock.journaling`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from itertools import count
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import ASGIApp
+from starlette.routing import BaseRoute, Router
 
 from harness import __version__, providers
 from harness.mock import defects, faults, journaling
@@ -31,6 +28,7 @@ from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState
 from harness.mock.errors import error_response, error_shape
+from harness.mock.routing import App, Mount, Route
 from harness.mock.shield import ProtocolAt, Shield, protocol_lookup
 from harness.mock.validation import short
 
@@ -60,15 +58,6 @@ def base_urls(root: str, names: Iterable[str] | None = None) -> dict[str, dict[s
     return out
 
 
-class _Mount(Mount):
-    """A mount whose prefix also matches paths holding a decoded newline: Starlette's ``.*``
-    stops at one, so such a path (a fuzzed request id) would miss every route of its API."""
-
-    def __init__(self, path: str, app: ASGIApp) -> None:
-        super().__init__(path, app=app)
-        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
-
-
 def _refusals(protocol_at: ProtocolAt, seed: int) -> dict[Any, Callable[..., Any]]:
     """Starlette's own 404/405 answers (plain text) in the error shape of the API whose prefix
     the path is under: an unknown path, or a wrong method; and a client gone mid-body, quietly."""
@@ -93,7 +82,7 @@ def _refusals(protocol_at: ProtocolAt, seed: int) -> dict[Any, Callable[..., Any
     return {404: refuse, 405: refuse, ClientDisconnect: gone}
 
 
-def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> Starlette:
+def build_app(config: MockConfig | None = None, names: Iterable[str] | None = None) -> App:
     """The whole mock (or only the named providers) as one ASGI app."""
     config = config or MockConfig()
     state = MockState.create(config)
@@ -112,7 +101,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
     protocol_at = protocol_lookup({p: proto for p, (proto, _, _) in grouped.items()})
     refusals = _refusals(protocol_at, config.seed)
     mounts: list[BaseRoute] = [
-        _Mount(prefix, app=faults.FaultMiddleware(
+        Mount(prefix, app=faults.FaultMiddleware(
             # A Router, not a Starlette app: its misses and crashes must reach the outer app's
             # refusals and Shield, not a nested ServerErrorMiddleware's plain-text 500.
             Router(routes=routes), protocol=protocol,
@@ -143,7 +132,7 @@ def build_app(config: MockConfig | None = None, names: Iterable[str] | None = No
                  for api in profile.apis for host in api.base_urls]
     # The APIs first: every request of a load test is theirs, and no API prefix can match the
     # /_harness/ paths, so the order changes no answer.
-    app = Starlette(routes=[*mounts, Route("/_harness/health", health),
+    app = App(routes=[*mounts, Route("/_harness/health", health),
                             Route("/_harness/providers", provider_urls),
                             Route("/_harness/webhooks", webhook_log),
                             Route("/_harness/state", stored),

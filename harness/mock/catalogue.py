@@ -19,10 +19,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from harness.errors import UsageError
 from harness.mock.advisory import advise
+from harness.mock.routing import Route
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,14 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from harness import media
 from harness.mock import blobs, fal_multipart, generate
 from harness.mock.advisory import advise
 from harness.mock.context import MockContext
 from harness.mock.jobs import CANCEL_MESSAGE, FAIL_MESSAGE, Job, JobQueue, Phase, fails
+from harness.mock.routing import Route
 from harness.mock.validation import MediaItem, short
 from harness.mock.webhooks import Delivery
 from harness.providers import Operation

@@ -20,10 +20,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from harness.mock import blobs, generate
 from harness.mock.context import MockContext
+from harness.mock.routing import Route
 from harness.mock.validation import short
 
 Authorise = Callable[[Request], Response | None]

@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness import journal
 from harness.errors import UsageError
 from harness.media import Payload
 from harness.mock import faults
+from harness.mock.routing import Route
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from harness import media
 from harness.mock import catalogue, faults, generate, sse
 from harness.mock.context import MockContext
+from harness.mock.routing import Route
 from harness.mock.validation import MediaItem, short
 from harness.providers import Api
 

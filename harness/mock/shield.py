@@ -1,9 +1,10 @@
 """The mock's last line: whatever goes wrong, the client gets an answer in its provider's shape.
 
-Two places answer a client without the mock's handlers. An exception in a handler reaches
+Two places answer a client without the mock's handlers. An exception in a handler would reach
 Starlette's ``ServerErrorMiddleware``, which sends a plain-text 500 and *re-raises*, and uvicorn
-then closes the keep-alive connection under the client's next request. :class:`Shield` sits
-inside it and ends the exchange itself: a 500 in the protocol's error shape when nothing was
+then closes the keep-alive connection under the client's next request. :class:`Shield` is the
+outermost layer instead (:class:`~harness.mock.routing.App` leaves Starlette's out) and ends
+the exchange itself: a 500 in the protocol's error shape when nothing was
 sent yet, the end of the body when a stream had started, close 1011 on a WebSocket; the
 exception is logged, never raised on. A request h11 cannot parse (a head over
 :data:`HEAD_LIMIT`, a malformed request line) is answered by uvicorn itself in plain text;

@@ -22,12 +22,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from harness import media, schemas
 from harness.mock import blobs, generate
 from harness.mock.context import MockContext
 from harness.mock.jobs import CANCEL_MESSAGE, Job, JobQueue, Phase
+from harness.mock.routing import Route
 from harness.mock.validation import MediaItem, short
 from harness.providers import Operation
 

@@ -1,0 +1,69 @@
+"""The mock's routing: Starlette's, less the layers the mock's own middleware already provides.
+
+Every request of a load test crosses each layer, so a layer that can never act is not free
+(measured with valgrind, each of the two below cost ~3 % of a small chat's instructions).
+Starlette puts its ``ServerErrorMiddleware`` outermost; the mock's
+:class:`~harness.mock.shield.Shield` sits right inside it and catches every exception first,
+so :class:`App` leaves it out. Starlette's ``Route`` wraps each endpoint in a second exception
+catcher holding the same handlers as the app's ``ExceptionMiddleware`` (the mock registers
+none per route), so an exception the endpoint raises (a client gone mid-body) reaches the same
+handler either way; :class:`Route` calls the endpoint directly. :class:`Mount` matches a path
+holding a decoded newline, which Starlette's ``.*`` would not.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Collection
+from typing import Any
+
+from starlette import routing
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class Route(routing.Route):
+    """An HTTP route whose endpoint (async, taking the request) is called with no wrapper of
+    its own: what it raises goes to the app's ``ExceptionMiddleware``."""
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Any], *,
+                 methods: Collection[str] | None = None) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"route {path}: the mock's endpoints are async functions")
+        super().__init__(path, endpoint, methods=methods)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
+
+
+class Mount(routing.Mount):
+    """A mount whose prefix also matches paths holding a decoded newline: Starlette's ``.*``
+    stops at one, so such a path (a fuzzed request id) would miss every route of its API."""
+
+    def __init__(self, path: str, app: ASGIApp) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
+class App(Starlette):
+    """Starlette without its outermost ``ServerErrorMiddleware``: the first user middleware
+    must catch every exception (the mock's is :class:`~harness.mock.shield.Shield`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        assert getattr(self, "max_body_size", None) is None and not any(
+            k in (500, Exception) for k in self.exception_handlers), \
+            "a body limit or an error handler needs a layer App leaves out"
+        stack: list[Middleware] = [
+            *self.user_middleware,
+            Middleware(ExceptionMiddleware, handlers=self.exception_handlers, debug=self.debug)]
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(stack):
+            app = cls(app, *args, **kwargs)
+        return app
