@@ -23,7 +23,7 @@ from harness.media import Payload
 from harness.mock import catalogue
 from harness.mock.advisory import advise
 from harness.mock.config import MOCK_KEY, MockConfig
-from harness.mock.edge import may_hold_float, parse_json
+from harness.mock.edge import parse_json
 from harness.mock.errors import answer_shape, error_response, error_shape
 from harness.mock.faults import RuntimeFault
 from harness.mock.journal_store import Journal as Exchanges
@@ -36,18 +36,6 @@ from harness.secrets import Scrubber
 
 # fal answers 422 for validation errors (FastAPI); everyone else 400.
 VALIDATION_STATUS = {"fal-queue": 422}
-
-
-def integral(value: Any) -> Any:
-    """``value`` with integral floats as ints: JSON Schema counts 5.0 as an integer, so a
-    valid ``"max_tokens": 5.0`` or ``"n": 1.0`` must reach handlers as the int it is."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: integral(v) for k, v in value.items()}
-    return value
 
 
 def _approx_bytes(value: Any) -> int:
@@ -200,14 +188,13 @@ class MockContext:
         chunks = [chunk async for chunk in request.stream() if chunk]
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         del chunks
-        floats = may_hold_float(raw)  # if not, there is no float to make an int
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
         parsed = parse_json(raw, VALIDATION_STATUS.get(self.protocol, 400))
         del raw
         if isinstance(parsed, Problem):
             return self.problem(parsed)
         note_body(parsed)
-        return integral(parsed) if floats else parsed
+        return parsed
 
     def schema_error(self, body: Any, schema: str) -> JSONResponse | None:
         """The provider's error for the most relevant violation of ``schema``, or None.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -57,10 +57,11 @@ class Shield:
             return
         started = False
 
-        async def watched(message: Message) -> None:
+        def watched(message: Message) -> Awaitable[None]:
+            # Not a coroutine: the caller awaits what send returns, one frame fewer per message.
             nonlocal started
             started = started or message["type"] in _STARTED
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, watched)

@@ -2,9 +2,9 @@
 
 :func:`harness.mock.sse.compact` (orjson) stands in for Starlette's ``json.dumps`` rendering of
 the chat answers and stream events, :class:`harness.mock.generate.Answer` carries a token count
-made where the text is split, and a request body is walked for floats to make integral only
-when its bytes can hold one; each must agree with the slow way on any text (any code point,
-control characters and the separators included), any integer and any JSON document; and
+made where the text is split, and a request body's integral floats are made ints by the
+parser's float hook; each must agree with the slow way on any text (any code point, control
+characters and the separators included), any integer and any JSON document; and
 :func:`harness.mock.edge.parse_json`'s msgspec parse reads every document it accepts (numbers
 and escapes included, damaged ones too) as json does.
 """
@@ -19,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.mock import edge, generate, sse
-from harness.mock.context import integral
-from harness.mock.edge import may_hold_float
+from harness.mock.edge import integral
 
 # What the chat answers hold: strings, integers, booleans and nulls, nested (no floats).
 _SCALARS = st.none() | st.booleans() | st.integers() | st.text()
@@ -37,6 +36,11 @@ def test_compact_writes_what_json_dumps_writes(answer: object) -> None:
     assert sse.compact(answer) == slow
 
 
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(" \t\n\x1c\x85\u00a0\u2028\u3000")))
+def test_a_token_count_is_the_number_of_pieces(text: str) -> None:
+    assert generate.count_tokens(text) == len(generate.tokens(text))
+
+
 @given(st.text(), st.integers(min_value=0, max_value=400), st.none() | st.integers(0, 60))
 def test_an_answers_token_count_is_its_texts(prompt: str, seed: int, cap: int | None) -> None:
     made = generate.answer("m", prompt, (), seed, max_tokens=cap)
@@ -50,19 +54,12 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text()
 
 
 @given(JSON, st.sampled_from([None, 1, 2]), st.sampled_from([(",", ":"), (", ", ": ")]))
-def test_a_body_that_reads_float_free_has_no_float(doc: object, indent: int | None,
-                                                   separators: tuple[str, str]) -> None:
+def test_a_body_reads_as_json_reads_it_with_integral_floats_made_ints(
+        doc: object, indent: int | None, separators: tuple[str, str]) -> None:
     raw = json.dumps(doc, indent=indent, separators=separators).encode()
-    if not may_hold_float(raw):
-        # then read_json skips integral(): it must change nothing
-        parsed = json.loads(raw)
-        stack = [parsed]
-        while stack:
-            node = stack.pop()
-            assert not isinstance(node, float), (raw, node)
-            stack.extend(node.values() if isinstance(node, dict) else
-                         node if isinstance(node, list) else [])
-        assert integral(parsed) == parsed
+    slow = integral(json.loads(raw))  # what read_json handed handlers before the float hook
+    assert repr(edge.parse_json(raw)) == repr(slow)
+    assert repr(_json_path(raw)) == repr(slow)
 
 
 def _json_path(raw: bytes) -> object:
