@@ -57,9 +57,9 @@ class App(Starlette):
     must catch every exception (the mock's is :class:`~harness.mock.shield.Shield`)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        assert getattr(self, "max_body_size", None) is None and not any(
-            k in (500, Exception) for k in self.exception_handlers), \
-            "a body limit or an error handler needs a layer App leaves out"
+        if getattr(self, "max_body_size", None) is not None or any(
+                k in (500, Exception) for k in self.exception_handlers):
+            raise ValueError("a body limit or an error handler needs a layer App leaves out")
         stack: list[Middleware] = [
             *self.user_middleware,
             Middleware(ExceptionMiddleware, handlers=self.exception_handlers, debug=self.debug)]

@@ -1,0 +1,80 @@
+"""The mock's routing: endpoints called without a wrapper of their own, no ServerErrorMiddleware.
+
+What an endpoint raises must still reach the app's exception handlers (the mock's refusals and
+its quiet 499 for a client gone mid-body), and what nobody handles must leave the app for the
+outer middleware to answer (the Shield), not be swallowed or answered in plain text.
+"""
+
+from __future__ import annotations
+
+import pytest
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.testclient import TestClient
+
+from harness.mock.routing import App, Mount, Route
+
+
+class Refused(Exception):
+    pass
+
+
+async def refused(request: Request) -> Response:
+    raise Refused("no")
+
+
+async def crashed(request: Request) -> Response:
+    raise RuntimeError("boom")
+
+
+async def echo(request: Request) -> Response:
+    return PlainTextResponse(f"{request.scope['root_path']} {request.path_params['rest']!r}")
+
+
+async def handled(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"handled {type(exc).__name__}", status_code=499)
+
+
+def test_an_endpoints_exception_reaches_the_apps_handler() -> None:
+    app = App(routes=[Route("/refused", refused, methods=["POST"])],
+              exception_handlers={Refused: handled})
+    answer = TestClient(app).post("/refused")
+    assert (answer.status_code, answer.text) == (499, "handled Refused")
+
+
+def test_an_unhandled_exception_leaves_the_app_for_the_outer_middleware() -> None:
+    seen: list[str] = []
+
+    class Outer:  # stands for the Shield: the first user middleware catches what nobody did
+        def __init__(self, app: object) -> None:
+            self.app = app
+
+        async def __call__(self, scope: dict, receive: object, send: object) -> None:
+            try:
+                await self.app(scope, receive, send)  # type: ignore[operator]
+            except RuntimeError as exc:
+                seen.append(str(exc))
+                await PlainTextResponse("shaped", status_code=500)(scope, receive, send)  # type: ignore[arg-type]
+
+    app = App(routes=[Route("/crashed", crashed)], middleware=[Middleware(Outer)])
+    answer = TestClient(app).get("/crashed")
+    assert (answer.status_code, answer.text, seen) == (500, "shaped", ["boom"])
+    with pytest.raises(RuntimeError, match="boom"):  # no ServerErrorMiddleware to answer it
+        TestClient(App(routes=[Route("/crashed", crashed)])).get("/crashed")
+
+
+def test_a_mount_routes_a_path_holding_a_newline() -> None:
+    app = App(routes=[Mount("/api", app=App(routes=[Route("/{rest}", echo)]).router)])
+    answer = TestClient(app).get("/api/x%0Ay")
+    assert (answer.status_code, answer.text) == (200, "/api 'x\\ny'")
+
+
+def test_a_sync_endpoint_or_an_error_handler_is_refused_when_built() -> None:
+    def sync(request: Request) -> Response:
+        return PlainTextResponse("")
+
+    with pytest.raises(TypeError, match="/sync"):
+        Route("/sync", sync)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="error handler"):
+        App(routes=[], exception_handlers={Exception: handled}).build_middleware_stack()
