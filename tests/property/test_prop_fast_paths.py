@@ -1,7 +1,8 @@
 """The mock's fast paths decide exactly what the plain ones would.
 
 :func:`harness.mock.sse.compact` (orjson) stands in for Starlette's ``json.dumps`` rendering of
-the chat answers and stream events, :class:`harness.mock.generate.Answer` carries a token count
+the chat answers and stream events, :func:`harness.mock.sse.json_response` for the head
+Starlette's ``Response`` writes, :class:`harness.mock.generate.Answer` carries a token count
 made where the text is split, and a request body's integral floats are made ints by the
 parser's float hook; each must agree with the slow way on any text (any code point, control
 characters and the separators included), any integer and any JSON document; and
@@ -17,6 +18,7 @@ from unittest import mock
 import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.responses import Response
 
 from harness.mock import edge, generate, sse
 from harness.mock.edge import integral
@@ -34,6 +36,17 @@ def test_compact_writes_what_json_dumps_writes(answer: object) -> None:
     except UnicodeEncodeError:  # a lone surrogate: neither way can send it
         return
     assert sse.compact(answer) == slow
+
+
+@given(ANSWERS, st.dictionaries(st.sampled_from(["x-request-id", "X-Request-Id", "retry-after"]),
+                                st.text(st.characters(min_codepoint=32, max_codepoint=255)),
+                                max_size=2))
+def test_a_json_answers_head_is_what_starlettes_response_writes(
+        answer: object, headers: dict[str, str]) -> None:
+    made = sse.json_response(answer, headers)
+    plain = Response(sse.compact(answer), media_type="application/json", headers=headers)
+    assert (made.status_code, made.raw_headers, made.body) == (
+        plain.status_code, plain.raw_headers, plain.body)
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(" \t\n\x1c\x85\u00a0\u2028\u3000")))
