@@ -86,9 +86,9 @@ def _hasher() -> ThreadPoolExecutor:
 
 
 def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
-    """The value of header ``name`` (given in lower case), or b""."""
+    """The value of header ``name``, or b"" (ASGI header names are lower case)."""
     for key, value in head:
-        if key.lower() == name:
+        if key == name:
             return value
     return b""
 
@@ -203,7 +203,7 @@ class Recorder:
             build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
                             scope["path"], seq, started, time.time(), x,
                             {} if deferred else notes, runtime.spec if runtime else "",
-                            hashed=pending is None)
+                            pending is None)
             if deferred:
                 self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
                     map(len, chain.from_iterable(scope["headers"]))))
@@ -212,7 +212,7 @@ class Recorder:
 
     def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
                started: float, ended: float, x: _Exchange, notes: dict[str, Any],
-               runtime_fault: str, *, hashed: bool) -> journal.Entry:
+               runtime_fault: str, hashed: bool) -> journal.Entry:
         """The entry of exchange ``x``; without its body's digest unless ``hashed`` (the
         journal fills in one still being taken on a worker thread)."""
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
