@@ -27,18 +27,21 @@ from harness.errors import UsageError
 
 
 class _Deferred:
-    """An entry made when first read, from the raw parts of a small request."""
+    """An entry made by ``build(facts)`` when first read (a small request's raw record)."""
 
-    __slots__ = ("_build", "_entry")
+    __slots__ = ("_build", "_entry", "_facts")
 
-    def __init__(self, build: Callable[[], journal.Entry]) -> None:
-        self._build: Callable[[], journal.Entry] | None = build
+    def __init__(self, build: Callable[[Any], journal.Entry], facts: Any) -> None:
+        self._build: Callable[[Any], journal.Entry] | None = build
+        self._facts: Any = facts
         self._entry: journal.Entry | None = None
 
     def get(self) -> journal.Entry:
         if self._entry is None:
             assert self._build is not None
-            self._entry, self._build = self._build(), None
+            entry = self._entry = self._build(self._facts)
+            self._build = self._facts = None
+            return entry
         return self._entry
 
 
@@ -74,11 +77,13 @@ class Journal:
         if body_digest is None:
             self._add(entry.seq, entry, size)
         else:  # the hex digest fills in the empty body_sha256: 64 more bytes
-            self._add(entry.seq, _Deferred(partial(_digested, entry, body_digest)), size + 64)
+            self._add(entry.seq, _Deferred(partial(_digested, body_digest), entry), size + 64)
 
-    def defer(self, seq: int, build: Callable[[], journal.Entry], size: int) -> None:
-        """Entry ``seq``, made by ``build`` when first read; ``size``: what its parts hold."""
-        self._add(seq, _Deferred(build), size)
+    def defer(self, seq: int, build: Callable[[Any], journal.Entry], facts: Any,
+              size: int) -> None:
+        """Entry ``seq``, made by ``build(facts)`` when first read; ``size``: what the facts
+        hold."""
+        self._add(seq, _Deferred(build, facts), size)
 
     def _add(self, seq: int, item: journal.Entry | _Deferred, size: int) -> None:
         with self._lock:
@@ -111,7 +116,7 @@ class Journal:
                     "entries": [e.to_dict() for e in items]}
 
 
-def _digested(entry: journal.Entry, body_digest: Future[Any]) -> journal.Entry:
+def _digested(body_digest: Future[Any], entry: journal.Entry) -> journal.Entry:
     return replace(entry, body_sha256=body_digest.result().hexdigest())
 
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
-from functools import cache, partial
+from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,10 @@ DEFER_MAX = 64 * 1024
 # (~0.6 ms of SHA-256 per MB of body, ~1 ms of decoding and hashing per MB of media).
 OFF_LOOP_MIN = 1024 * 1024
 _OVERHEAD = 512  # bytes an entry holds beyond its raw parts, for the byte budget
+# What an entry is made from: request head, method, path, seq, arrival and end times, body
+# (b"" when not kept), body bytes, answer status, content type, answer bytes, runtime fault.
+_Record = tuple[tuple[tuple[bytes, bytes], ...], str, str, int, float, float, bytes, int, int,
+                bytes, bytes, str]
 
 
 # What the handler of the request being journaled noted for it (None outside a journaled one).
@@ -149,12 +153,17 @@ class _Exchange:
     def body_sha256(self) -> str:
         return str((self.digest or self.hash_parts()).hexdigest())
 
-    def answered_with(self) -> tuple[int, str, bytes]:
-        """The answer's status (0: none), content type and first bytes."""
-        if self.start is None:
-            return 0, "", b""
-        return (self.start["status"], _header(self.start.get("headers", ()), b"content-type")
-                .decode("latin-1"), b"".join(self.answer))
+    def record(self, scope: Scope, seq: int, started: float, runtime_fault: str,
+               keep_body: bool) -> _Record:
+        """What the entry of this exchange is made from, as one flat tuple of immutable
+        values: the request head, the body (if ``keep_body``) and answer bytes, the answer's
+        status (0: none) and content type."""
+        start = self.start or {}
+        return (tuple(scope["headers"]), scope.get("method", "GET"), scope["path"], seq, started,
+                time.time(), b"".join(self.parts) if keep_body else b"", self.size,
+                start.get("status", 0),
+                _header(start.get("headers", ()), b"content-type"), b"".join(self.answer),
+                runtime_fault)
 
 
 class Recorder:
@@ -195,26 +204,32 @@ class Recorder:
         finally:
             if token is not None:
                 _NOTES.reset(token)
-            x.receive = x.send = None  # an entry kept for later must not hold the connection
             runtime = self.state.runtime_fault  # as it was for this request, not when read
-            # A deferred entry keeps the raw parts only (what its size counts), never a parsed
-            # body the handler noted (one read without a JSON content type, say).
             deferred = x.size <= DEFER_MAX
-            build = partial(self._entry, scope["headers"], scope.get("method", "GET"),
-                            scope["path"], seq, started, time.time(), x,
-                            {} if deferred else notes, runtime.spec if runtime else "",
-                            pending is None)
+            # A large body is kept only for an entry to parse when the handler did not.
+            record = x.record(scope, seq, started, runtime.spec if runtime else "",
+                              deferred or "body" not in notes)
             if deferred:
-                self.state.journal.defer(seq, build, _OVERHEAD + x.size + x.answered + sum(
-                    map(len, chain.from_iterable(scope["headers"]))))
+                # Only the record is kept (what its size counts), never a parsed body the
+                # handler noted (one read without a JSON content type, say): a load test's
+                # thousand kept entries stay a few small objects each, cheap to walk past.
+                self.state.journal.defer(seq, self._deferred, record, _OVERHEAD + x.size
+                                         + x.answered + sum(map(len, chain.from_iterable(
+                                             scope["headers"]))))
             else:
-                self.state.journal.append(build(), body_digest=pending)
+                self.state.journal.append(
+                    self._entry(record, notes, x.body_sha256() if pending is None else ""),
+                    body_digest=pending)
 
-    def _entry(self, head: Sequence[tuple[bytes, bytes]], method: str, path: str, seq: int,
-               started: float, ended: float, x: _Exchange, notes: dict[str, Any],
-               runtime_fault: str, hashed: bool) -> journal.Entry:
-        """The entry of exchange ``x``; without its body's digest unless ``hashed`` (the
-        journal fills in one still being taken on a worker thread)."""
+    def _deferred(self, record: _Record) -> journal.Entry:
+        """The entry of a small request, made when the journal is first read."""
+        return self._entry(record, {}, hashlib.sha256(record[6]).hexdigest())
+
+    def _entry(self, record: _Record, notes: dict[str, Any], body_sha256: str) -> journal.Entry:
+        """The entry of an exchange; ``body_sha256`` is "" while a worker thread still takes it
+        (the journal fills it in)."""
+        (head, method, path, seq, started, ended, body, size, status, content_type, answer,
+         runtime_fault) = record
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
@@ -225,23 +240,22 @@ class Recorder:
                           "") if api and key is not None else ""
         parsed = notes.get("body", _UNSET)
         if parsed is _UNSET:  # the handler did not parse it (refused first, or not JSON)
-            body = b"".join(x.parts)
-            try:
-                parsed = json.loads(body) if body and len(body) == x.size else None
+            try:  # a body past BODY_CAP was hashed, not kept: no facts from it
+                parsed = json.loads(body) if body and len(body) == size else None
             except (ValueError, UnicodeDecodeError):
                 parsed = None
-        status, content_type, answer = x.answered_with()
         fault = raw.get(faults.HEADER) or runtime_fault or self.state.config.faults
+        kind = content_type.decode("latin-1")
         return journal.Entry(
             seq=seq, at=started, method=method, path=path, provider=provider,
             api=api.protocol.name if api else "", headers=headers,
             correlation=raw.get(journal.CORRELATION_HEADER, ""), key=journal.key_digest(key),
             key_header=key_header,
             key_accepted=key is not None and key == self.state.config.key_for(provider),
-            body_sha256=x.body_sha256() if hashed else "", body_bytes=x.size, status=status,
+            body_sha256=body_sha256, body_bytes=size, status=status,
             request=journal.request_facts(parsed, notes.get("media")),
-            content_type=content_type,
-            answer=journal.answer_facts(status, content_type, answer) if status else
+            content_type=kind,
+            answer=journal.answer_facts(status, kind, answer) if status else
             journal.AnswerFacts(complete=False, error="no answer"),
             fault=fault, duration_ms=round((ended - started) * 1000, 3))
 
