@@ -20,7 +20,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute
 
 from harness import __version__, providers
 from harness.mock import defects, faults, journaling
@@ -28,7 +28,7 @@ from harness.mock.advisory import AdvisoryMiddleware
 from harness.mock.config import MockConfig
 from harness.mock.context import MockContext, MockState
 from harness.mock.errors import error_response, error_shape
-from harness.mock.routing import App, Mount, Route
+from harness.mock.routing import App, Mount, Route, Router
 from harness.mock.shield import ProtocolAt, Shield, protocol_lookup
 from harness.mock.validation import short
 

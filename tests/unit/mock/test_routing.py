@@ -8,12 +8,13 @@ outer middleware to answer (the Shield), not be swallowed or answered in plain t
 from __future__ import annotations
 
 import pytest
+from starlette import routing
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import TestClient
 
-from harness.mock.routing import App, Mount, Route
+from harness.mock.routing import App, Mount, Route, Router
 
 
 class Refused(Exception):
@@ -78,3 +79,31 @@ def test_a_sync_endpoint_or_an_error_handler_is_refused_when_built() -> None:
         Route("/sync", sync)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="error handler"):
         App(routes=[], exception_handlers={Exception: handled}).build_middleware_stack()
+
+
+def _named(name: str) -> object:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse(f"{name} {request.scope['route'].path} "
+                                 f"{sorted(request.path_params.items())}")
+    return endpoint
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/chat"), ("GET", "/chat"), ("GET", "/models"), ("HEAD", "/models"),
+    ("GET", "/items/7"), ("GET", "/items/first"), ("GET", "/items/first/"), ("PUT", "/any"),
+    ("GET", "/nowhere/else")])
+def test_the_routers_dictionary_routes_as_starlettes_loop_does(method: str, path: str) -> None:
+    """Same answers (status, endpoint, route, path parameters) from the same routes, which
+    include a parameterless path shadowed by an earlier parameter route and a catch-all."""
+    def routes() -> list[routing.BaseRoute]:
+        return [Route("/chat", _named("chat"), methods=["POST"]),  # type: ignore[arg-type]
+                Route("/models", _named("models"), methods=["GET"]),  # type: ignore[arg-type]
+                Route("/items/{id}", _named("item"), methods=["GET"]),  # type: ignore[arg-type]
+                Route("/items/first", _named("shadowed"), methods=["GET"]),  # type: ignore[arg-type]
+                Route("/{rest:path}", _named("rest"), methods=["PUT"])]  # type: ignore[arg-type]
+
+    ours, theirs = (TestClient(App(routes=[Mount("/v1", app=router)]))
+                    for router in (Router(routes()), routing.Router(routes())))
+    mine, plain = (c.request(method, f"/v1{path}", follow_redirects=False) for c in (ours, theirs))
+    assert (mine.status_code, mine.text, mine.headers.get("allow")) == (
+        plain.status_code, plain.text, plain.headers.get("allow"))
