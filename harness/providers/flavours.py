@@ -83,7 +83,9 @@ def parse_all(raw: Mapping[str, Any], profile_dialect: Mapping[str, Any],
             raise ProfileError(f"{where}: /flavours/{name}/dialect: {clash[0]!r} is overlaid by "
                                "the profile already; write the overlay in one place")
         source = Source.from_schema(spec)
-        assert source is not None  # the profile schema requires x-source
+        if source is None:  # the profile schema requires it; data that skipped the schema
+            raise ProfileError(f"{where}: /flavours/{name}: no x-source: a flavour must cite "
+                               "the document that describes its server")
         out[name] = Flavour(
             name=name, title=spec["title"], source=source,
             schemas=MappingProxyType(dict(spec.get("schemas", {}))),

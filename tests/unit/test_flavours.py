@@ -16,6 +16,7 @@ from harness.errors import ProfileError, UnknownNameError, UsageError
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
 from harness.mock.transport import SyncASGITransport
+from harness.providers import flavours
 
 LOCAL = Path(providers.__file__).parent / "local.yaml"
 
@@ -137,3 +138,8 @@ def test_the_mock_names_the_flavours_server_as_owner(flavour: str | None, owner:
 def test_serving_an_unknown_flavour_is_a_usage_error() -> None:
     with pytest.raises(UnknownNameError, match="--local-flavour"):
         build_app(MockConfig(local_flavour="tgi"), ["local"])
+
+
+def test_a_flavour_without_its_source_is_a_profile_error_naming_it() -> None:
+    with pytest.raises(ProfileError, match=r"local\.yaml: /flavours/bare: no x-source"):
+        flavours.parse_all({"bare": {"title": "no source"}}, {}, "local.yaml")
