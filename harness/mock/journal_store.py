@@ -3,7 +3,7 @@
 Entries go out oldest first when the log passes its bounds in entries or in bytes (counted as
 dropped, so a reader knows it missed some). An entry is either made at once (a large request,
 summed up before its body is let go; its body's digest may still be on its way from a worker
-thread, and a reader waits for it) or *deferred*: a small request keeps its raw parts and
+thread, and a reader waits for it) or *deferred*: a small request keeps one raw record and
 becomes an :class:`~harness.journal.Entry` only when the log is read, since most never are
 (:mod:`harness.mock.journaling` decides which, and serves the log over HTTP).
 """

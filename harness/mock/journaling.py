@@ -48,14 +48,14 @@ if TYPE_CHECKING:
 
 BODY_CAP = 64 * 1024 * 1024  # larger requests are hashed but not parsed for facts
 ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answers are small)
-# A request up to this size keeps its raw parts and becomes an entry only when the journal is
+# A request up to this size keeps a raw record and becomes an entry only when the journal is
 # read (most never are: a load test's); a larger one is summed up at once, its body let go.
 DEFER_MAX = 64 * 1024
 # Bytes of a body (or of a request's media text) from which hashing and decoding leave the
 # event loop for a worker thread: below it, the hand-over (~50 us) costs more than it frees
 # (~0.6 ms of SHA-256 per MB of body, ~1 ms of decoding and hashing per MB of media).
 OFF_LOOP_MIN = 1024 * 1024
-_OVERHEAD = 512  # bytes an entry holds beyond its raw parts, for the byte budget
+_OVERHEAD = 512  # bytes an entry holds beyond its raw bytes, for the byte budget
 # What an entry is made from: request head, method, path, seq, arrival and end times, body
 # (b"" when not kept), body bytes, answer status, content type, answer bytes, runtime fault.
 _Record = tuple[tuple[tuple[bytes, bytes], ...], str, str, int, float, float, bytes, int, int,
