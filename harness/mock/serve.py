@@ -12,29 +12,25 @@ to finish, the TLS folder (CA and server key) removed.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 
 from harness import providers
 from harness.errors import UsageError
-from harness.mock import allocator, defects, faults, shield
+from harness.mock import allocator, defects, faults, server
 from harness.mock.app import base_urls, build_app
 from harness.mock.config import MOCK_KEY, MockConfig
-from harness.mock.context import MockState
-
-GRACE_S = 2  # open streams get this many seconds to finish when the server stops
+from harness.mock.server import GRACE_S, MockServer
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -53,28 +49,6 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, stopping the way the mock's clients are promised: realtime sessions first get
-    ``session.closed`` ``server_shutdown`` (uvicorn alone would close them 1012 without a
-    word), open streams get the grace period to finish, queued webhooks go out, and a stop
-    by SIGTERM or SIGINT is a clean exit (uvicorn re-raises the signal after its graceful
-    shutdown, which made ``serve`` exit 143 and skip removing the ``--tls`` key folder)."""
-
-    def __init__(self, config: uvicorn.Config, state: MockState) -> None:
-        super().__init__(config)
-        self.state = state
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await self.state.shutdown(GRACE_S)
-        await super().shutdown(sockets)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        with super().capture_signals():
-            yield
-            self._captured_signals.clear()  # handled: stopping was what the signal asked for
-
-
 class ServedMock:
     """The mock app behind uvicorn in a daemon thread; use as a context manager or ``.close()``."""
 
@@ -87,15 +61,13 @@ class ServedMock:
         self._tmp = tempfile.TemporaryDirectory(prefix="vlm-harness-tls-") if tls else None
         self.ca_path: Path | None = None
         self.certfile = self._make_certs() if self._tmp else None
-        self.grace_s = GRACE_S
         self._sock = _bind(host, port)
         bound_port = self._sock.getsockname()[1]
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
-        self._server = _Server(uvicorn.Config(
-            self.app, log_level=log_level, lifespan="off", ssl_certfile=self.certfile,
-            timeout_graceful_shutdown=GRACE_S, access_log=False, **shield.server_limits()),
-            self.app.state.mock)
+        self._server = MockServer(server.config(self.app, log_level=log_level,
+                                                ssl_certfile=self.certfile),
+                                  lambda: self.app.state.mock)
         self._thread: threading.Thread | None = None
 
     def _make_certs(self) -> str:

@@ -8,7 +8,8 @@ the exchange itself: a 500 in the protocol's error shape when nothing was
 sent yet, the end of the body when a stream had started, close 1011 on a WebSocket; the
 exception is logged, never raised on. A request h11 cannot parse (a head over
 :data:`HEAD_LIMIT`, a malformed request line) is answered by uvicorn itself in plain text;
-:func:`server_limits` gives uvicorn a protocol class whose answer comes in the shape of the API
+:func:`server_limits` gives uvicorn a protocol class (importable by name, for the workers of
+``serve --workers N``) whose answer comes in the shape of the API
 whose prefix the request line names (431 for an oversize head, 400 otherwise); a head over the
 limit that the parser let through (llhttp has none) gets the same 431 from :class:`Shield`.
 """
@@ -127,7 +128,7 @@ class _Shaped:
         self.transport.close()
 
 
-class _ShapedH11(_Shaped, H11Protocol):
+class ShapedH11(_Shaped, H11Protocol):
     def _pending_path(self) -> str:
         parts = self.conn.trailing_data[0][:4096].split(b" ", 2)  # the unparsed request line
         return parts[1].decode("latin-1") if len(parts) > 2 else "/"
@@ -136,26 +137,26 @@ class _ShapedH11(_Shaped, H11Protocol):
         return len(self.conn.trailing_data[0]) > HEAD_LIMIT
 
 
-def _http_protocol() -> type[Any]:
-    """The protocol uvicorn's ``auto`` would pick (httptools when installed), shaped."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return _ShapedH11
-
-    class _ShapedHttpTools(_Shaped, HttpToolsProtocol):  # type: ignore[misc]
+try:  # uvicorn's ``auto`` picks httptools when it is installed (uvicorn[standard]); so does this
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover (a platform without httptools wheels)
+    _FAST: type[Any] = ShapedH11
+else:
+    class ShapedHttpTools(_Shaped, HttpToolsProtocol):
+        # At module level, as ShapedH11: ``serve --workers N`` hands the class to each spawned
+        # worker by its importable name.
         def _pending_path(self) -> str:
             return (getattr(self, "url", b"") or b"/").decode("latin-1").split("?", 1)[0]
 
         def _oversize(self) -> bool:
             return False  # llhttp sets no head limit: an oversize head reaches the Shield
 
-    return _ShapedHttpTools
+    _FAST = ShapedHttpTools
 
 
 def server_limits() -> dict[str, Any]:
     """uvicorn settings of the served mock: the shaped protocol and the socket's caps."""
-    return {"http": _http_protocol(), "h11_max_incomplete_event_size": HEAD_LIMIT,
+    return {"http": _FAST, "h11_max_incomplete_event_size": HEAD_LIMIT,
             "ws_max_size": WS_WIRE_MAX}
 
 

@@ -5,18 +5,26 @@ runs it, in a subprocess) with jobs that stay 0.3 s in each phase. Two keep-aliv
 pinned to different workers (each asks ``/_harness/health`` which worker answered), so a job
 made through one is polled, cancelled and fetched through the other; then the WaveSpeed and
 fal SDKs run their job and upload flows with a fresh connection per call, landing wherever
-the kernel sends them.
+the kernel sends them. Connections opened at once are split evenly between the workers, and a
+request uvicorn's parser refuses is answered in the provider's error shape, as with one process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import io
+import json
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import fal_client
 import httpx
@@ -51,8 +59,8 @@ def png() -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(scope="module")
-def root() -> Iterator[str]:
+@contextlib.contextmanager
+def two_workers() -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     try:
@@ -71,6 +79,12 @@ def root() -> Iterator[str]:
         proc.wait(15)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def root() -> Iterator[str]:
+    with two_workers() as url:
+        yield url
 
 
 def workers_seen(url: str, tries: int) -> set[str]:
@@ -170,3 +184,47 @@ def test_fal_sdk_submits_polls_and_uploads_through_any_worker(
         assert connect(Served(root)).result("fal-ai/mini-cpm", handle.request_id) == output
         url = connect(Served(root)).upload(png(), "image/png", "leaf.png")
         assert requests.get(url, timeout=5).content == png()
+
+
+def test_connections_opened_at_once_are_split_evenly_between_the_workers() -> None:
+    # A load test's keep-alive connections, opened together, used to land on one worker often
+    # (all 4 of 4 in two runs of three), which then served alone for the whole test. A server
+    # of its own: the other tests' clients keep connections open, which count as load.
+    with two_workers() as url:
+        spread(urlsplit(url).hostname or "", urlsplit(url).port or 0)
+
+
+def connect_now(conn: http.client.HTTPConnection, gate: threading.Barrier) -> None:
+    gate.wait()
+    conn.connect()
+
+
+def spread(host: str, port: int) -> None:
+    for n in (4, 4, 4, 8):
+        # Idle workers first: a connection closed a moment ago counts until its worker has
+        # seen the close (the health checks of two_workers, the previous round).
+        time.sleep(0.3)
+        conns = [http.client.HTTPConnection(host, port, timeout=5) for _ in range(n)]
+        gate = threading.Barrier(n)
+        threads = [threading.Thread(target=connect_now, args=(c, gate)) for c in conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        for conn in conns:  # every connection stays open until all have answered
+            conn.request("GET", "/_harness/health")
+        served = [json.loads(conn.getresponse().read())["worker"] for conn in conns]
+        for conn in conns:
+            conn.close()
+        assert sorted(Counter(served).values()) == [n // 2, n // 2], served
+
+
+def test_a_request_the_parser_refuses_is_answered_in_the_providers_shape(root: str) -> None:
+    # uvicorn's own worker answered this in plain text; each worker runs the mock's server.
+    with socket.create_connection((urlsplit(root).hostname or "", urlsplit(root).port or 0),
+                                  timeout=5) as sock:
+        sock.sendall(b"GET /wavespeed/api/v3/predictions/x HTTP/1.1\r\nHost: x\r\nBad\r\n\r\n")
+        head, _, body = sock.recv(65536).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head
+    refusal = json.loads(body)
+    assert refusal["code"] == 400 and refusal["message"].startswith("malformed HTTP request")

@@ -30,9 +30,9 @@ from harness.mock.config import MOCK_KEY
 BEARER = {"Authorization": f"Bearer {MOCK_KEY}"}
 
 
-def _start() -> tuple[subprocess.Popen[str], str, Path]:
+def _start(workers: int) -> tuple[subprocess.Popen[str], str, Path]:
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--tls", "--port", "0",
-                             "--providers", "modelbest"],
+                             "--providers", "modelbest", "--workers", str(workers)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     url = ca = None
@@ -54,9 +54,10 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     proc.stdout.close()
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "workers-2"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_serve_cleanly(sig: signal.Signals) -> None:
-    proc, url, ca = _start()
+def test_a_signal_stops_serve_cleanly(sig: signal.Signals, workers: int) -> None:
+    proc, url, ca = _start(workers)
     try:
         context = ssl.create_default_context(cafile=str(ca))
         body = {"model": "MiniCPM-V-4.6-Instruct", "stream": True, "max_tokens": 8,
