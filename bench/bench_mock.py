@@ -279,7 +279,8 @@ def main() -> int:
         files = bodies(folder)
         script = folder / "post.lua"
         script.write_text(LUA)
-        ports = {k: free_port() for k in ("bare", "mock", "both", "mockN", "prism", "before")}
+        ports = {k: free_port() for k in ("bare", "mock", "both", "mockN", "prism", "before",
+                                          "beforeN")}
         mock_env = {"PYTHONPATH": str(src)}
         serve = [py, "-m", "harness.cli", "serve", "--providers", PROVIDER]
         cmds: dict[str, tuple[list[str], int, str, Path, dict[str, str]]] = {
@@ -294,6 +295,10 @@ def main() -> int:
         if args.workers > 1:
             cmds[f"mock x{args.workers}"] = ([*serve, "--port", str(ports["mockN"]), "--workers",
                                              str(args.workers)], ports["mockN"], PATH, src, mock_env)
+            if args.before_src:
+                cmds[f"mock x{args.workers} (before)"] = (
+                    [*serve, "--port", str(ports["beforeN"]), "--workers", str(args.workers)],
+                    ports["beforeN"], PATH, before, {"PYTHONPATH": str(before)})
         if not args.no_prism and shutil.which("npx"):
             doc = folder / "modelbest.json"
             subprocess.run([py, "-m", "harness.cli", "openapi", PROVIDER, "-o", str(doc), "--server",
@@ -337,8 +342,8 @@ def med(runs: dict[tuple[str, str], list[dict[str, float]]], name: str, scenario
 def summarise(runs: dict[tuple[str, str], list[dict[str, float]]], frames: dict[str, int],
               cost: dict[str, float], args: argparse.Namespace, rounds: int, seconds: float) -> str:
     measured = {n for n, _ in runs}
-    names = [n for n in ("bare", "mock", "mock (before)", BOTH_CPUS, f"mock x{args.workers}", "prism")
-             if n in measured]
+    names = [n for n in ("bare", "mock", "mock (before)", BOTH_CPUS, f"mock x{args.workers}",
+                         f"mock x{args.workers} (before)", "prism") if n in measured]
     lines = [f"wrk -t1, {', '.join(f'{s}: {c} connections' for s, c in SCENARIOS.items())}; "
              f"median of {rounds} interleaved round(s) of {seconds:g} s; load average before: "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "",
@@ -373,6 +378,7 @@ def summarise(runs: dict[tuple[str, str], list[dict[str, float]]], frames: dict[
               (f"10 MB image: {BOTH_CPUS} >= 50 req/s", med(runs, BOTH_CPUS, "10MB") / 50, 1.0)]
     if multi in names:
         checks += [(f"10 MB image: {multi} >= 0.5x the bare drain", ratio(multi, "bare", "10MB"), 0.5),
+                   (f"10 MB image: {multi} >= 50 req/s", med(runs, multi, "10MB") / 50, 1.0),
                    (f"--workers {args.workers} >= 1.5x one worker (small chat)",
                     ratio(multi, "mock", "small"), 1.5)]
     if "prism" in names:

@@ -41,12 +41,22 @@ def base64_head(pattern: str) -> re.Pattern[str] | None:
 
 def matches_base64(head: re.Pattern[str], instance: str) -> bool:
     """``re.search(head.pattern + BASE64_TAIL, instance)``, computed without re on the body."""
-    start = 0
-    if head.pattern != "^":
-        start = instance.rfind(",") + 1
-        if not start or not head.fullmatch(instance, 0, start):
-            return False
-    end = len(instance) - instance.endswith("\n")  # "$" also matches before a final newline
+    if head.pattern == "^":
+        return _tail(instance, 0)
+    # The body starts after the last ',' (it holds none). Tried after the first comma, which
+    # is found at once, where rfind scans the 13 MB back from the end: a tail that passes
+    # holds no comma, so that comma was the last one too; otherwise the last one decides.
+    first = instance.find(",") + 1
+    if first and head.fullmatch(instance, 0, first) and _tail(instance, first):
+        return True
+    last = instance.rfind(",") + 1
+    return last > first and bool(head.fullmatch(instance, 0, last)) and _tail(instance, last)
+
+
+def _tail(instance: str, start: int) -> bool:
+    """Whether ``instance[start:]`` is ``[A-Za-z0-9+/]+={0,2}`` up to the end or a final
+    newline (where "$" also matches)."""
+    end = len(instance) - instance.endswith("\n")
     last = instance[max(start, end - 3):end]
     padding = len(last) - len(last.rstrip("="))
     if padding > 2 or end - padding <= start:
