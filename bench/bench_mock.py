@@ -220,6 +220,7 @@ def validation_cost(path: Path, repeats: int) -> dict[str, float]:
     from starlette.requests import Request
 
     from harness.mock.app import build_app
+    from harness.mock.base64_pattern import handing_on
     from harness.mock.context import MockContext
     from harness.mock.openai_chat import SCHEMA, media_items
 
@@ -237,9 +238,10 @@ def validation_cost(path: Path, repeats: int) -> dict[str, float]:
 
         request = Request({"type": "http", "method": "POST", "headers": []}, receive)
         t0 = time.perf_counter()
-        parsed = await ctx.json_body(request, SCHEMA)
-        assert isinstance(parsed, dict), parsed
-        payloads = await ctx.media(list(media_items(parsed["messages"])))
+        with handing_on():  # as the journal's Recorder runs a large request
+            parsed = await ctx.json_body(request, SCHEMA)
+            assert isinstance(parsed, dict), parsed
+            payloads = await ctx.media(list(media_items(parsed["messages"])))
         assert isinstance(payloads, list) and payloads[0].size == TEN_MB
         times.append(time.perf_counter() - t0)
 

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -195,8 +195,12 @@ def _chunks(value: str, start: int) -> Iterator[bytes]:
         yield out
 
 
-def parse(value: str) -> Payload:
-    """Read a data: URL, bare base64 or http(s) URL; raises :class:`MediaError` if unreadable."""
+def parse(value: str,
+          predecoded: Callable[[str, int], Sequence[bytes] | None] | None = None) -> Payload:
+    """Read a data: URL, bare base64 or http(s) URL; raises :class:`MediaError` if unreadable.
+
+    ``predecoded(value, start)`` may hand over the strictly decoded ``value[start:]`` (slices
+    a check already decoded), which is then not decoded again."""
     if value[:8].lower().startswith(("http://", "https://")):
         try:
             path = urlsplit(value).path
@@ -207,7 +211,8 @@ def parse(value: str) -> Payload:
         return Payload("url", None, fmt, _KIND.get(fmt or "", MediaKind.UNKNOWN), 0, 0, value, "")
     source, declared, start = _split(value)
     digest, size = hashlib.sha256(), 0
-    chunks = _chunks(value, start)
+    done = predecoded(value, start) if predecoded else None
+    chunks = iter(done) if done is not None else _chunks(value, start)
     first = next(chunks, b"")
     fmt = sniff(first[:64])
 

@@ -9,12 +9,17 @@ stay exactly ``re.search``'s (tests/unit/mock/test_base64_pattern.py compares bo
 ``media.parse`` cannot stand in for it: it is stricter (whole quanta), it runs after the
 schema, and a schema violation is reported with the schema's message. Both the explaining
 validator (:mod:`harness.mock.validation`) and the accept path (:mod:`harness.mock.accept`)
-use it.
+use it. The slices it decodes are what ``media.parse`` would decode next: inside
+:func:`handing_on` (a large request's life), a long base64 body that decoded whole is kept for
+:func:`predecoded` to hand to it, so 10 MB of base64 is sliced and decoded once, not twice.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import pybase64
@@ -22,6 +27,30 @@ import pybase64
 BASE64_TAIL = "[A-Za-z0-9+/]+={0,2}$"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _SLICE = 1 << 20  # encode and scan in slices: no full copy of the string at any moment
+HAND_ON_MIN = 1 << 20  # base64 bodies from this long keep their decoded slices for media.parse
+# The current request's decoded base64 bodies: id(string) -> (string, start, decoded slices).
+_DECODED: ContextVar[dict[int, tuple[str, int, list[bytes]]] | None] = ContextVar(
+    "vlm_harness_decoded_base64", default=None)
+
+
+@contextmanager
+def handing_on() -> Iterator[None]:
+    """Within: each long base64 body this module finds valid and decodes whole is kept, until
+    :func:`predecoded` takes it or the block ends (the request's, so nothing outlives it)."""
+    token = _DECODED.set({})
+    try:
+        yield
+    finally:
+        _DECODED.reset(token)
+
+
+def predecoded(value: str, start: int) -> list[bytes] | None:
+    """The decoded slices of ``value[start:]`` (this very string) if a check kept them; taken
+    once. They are exactly what strict decoding yields: every slice passed pybase64's
+    ``validate=True`` (whole quanta, the alphabet, padding only at the end)."""
+    kept = _DECODED.get()
+    found = kept.pop(id(value), None) if kept else None
+    return found[2] if found is not None and found[0] is value and found[1] == start else None
 
 
 @lru_cache(maxsize=256)
@@ -61,22 +90,38 @@ def _tail(instance: str, start: int) -> bool:
     padding = len(last) - len(last.rstrip("="))
     if padding > 2 or end - padding <= start:
         return False
+    kept = _DECODED.get()
+    # Not with a final newline: "$" lets it through, strict decoding does not.
+    keep = kept is not None and end == len(instance) and end - start >= HAND_ON_MIN
+    decoded: list[bytes] | None = [] if keep else None
+    surplus = padding  # "=" that no decoded slice has taken yet
     for i in range(start, end - padding, _SLICE):
-        part = instance[i:min(i + _SLICE, end - padding)]
+        j = min(i + _SLICE, end - padding)
+        part = instance[i:j]
         if not part.isascii():
             return False
-        if "=" not in part and _decodes(part):  # whole quanta, all in the alphabet
-            continue
+        if "=" not in part:
+            out = _decoded(part)
+            if out is not None:  # whole quanta, all in the alphabet
+                if decoded is not None:
+                    decoded.append(out)
+                continue
         if part.encode().translate(None, _BASE64_ALPHABET):  # the exact answer, 4x slower
             return False
+        if decoded is not None:  # valid, but not whole quanta: the last part, before "="
+            out = _decoded(instance[i:end]) if j == end - padding else None
+            decoded, surplus = (None, surplus) if out is None else ([*decoded, out], 0)
+    # "=" that no decoded slice took is surplus: the pattern allows it after whole quanta,
+    # strict decoding does not.
+    if kept is not None and decoded is not None and not surplus:
+        kept[id(instance)] = (instance, start, decoded)
     return True
 
 
-def _decodes(part: str) -> bool:
+def _decoded(part: str) -> bytes | None:
     # pybase64's SIMD decoder validates ~5x faster than translate deletes; it refuses a slice
     # that is not whole quanta (the last one, mostly), which translate then answers.
     try:
-        pybase64.b64decode(part, validate=True)
+        return pybase64.b64decode(part, validate=True)
     except ValueError:
-        return False
-    return True
+        return None

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from contextvars import ContextVar
 from functools import cache
 from itertools import chain
@@ -39,6 +40,7 @@ from harness import journal
 from harness.errors import UsageError
 from harness.media import Payload
 from harness.mock import faults
+from harness.mock.base64_pattern import handing_on
 from harness.mock.routing import Route
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED
@@ -195,7 +197,8 @@ class Recorder:
         token = None if small else _NOTES.set(notes)
         pending: Future[Any] | None = None
         try:
-            await self.app(scope, x.reading, x.sending)
+            with nullcontext() if small else handing_on():  # base64 decoded once, for media
+                await self.app(scope, x.reading, x.sending)
             if x.size >= OFF_LOOP_MIN and x.digest is None:
                 # The answer is out: a worker thread hashes the large body (SHA-256 releases
                 # the GIL) while the loop serves the next request. The entry is journaled at

@@ -304,7 +304,7 @@ def media_payloads(items: Iterable[MediaItem], limits: Mapping[str, media.MediaL
         if item.declared_mime and not value.startswith(("data:", "http://", "https://")):
             value = f"data:{item.declared_mime};base64,{value}"
         try:
-            parsed: media.Payload | None = media.parse(value)
+            parsed: media.Payload | None = media.parse(value, base64_pattern.predecoded)
         except media.MediaError:
             parsed = None  # check() parses again and reports why, naming the offset
         for finding in media.check(value, lim, expect=item.kind, pointer=item.pointer,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from harness import media
-from harness.mock import context
+from harness.mock import base64_pattern, context
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY
 from harness.mock.transport import httpx_sync_transport
@@ -60,3 +60,18 @@ def test_large_media_is_decoded_off_the_loop_with_the_same_answer(
     assert inline.status_code == status
     assert (off_loop.status_code, off_loop.json()) == (inline.status_code, inline.json())
     assert off_loop_entry["request"] == inline_entry["request"]  # the media digests among them
+
+
+def test_base64_the_schema_check_decoded_is_not_decoded_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = media.data_url(of_size("png", 200_000), "image/png")
+    monkeypatch.setattr(base64_pattern, "HAND_ON_MIN", 10**9)  # never handed on: decoded twice
+    _, twice, twice_entry = _served(monkeypatch, 10**9, url)
+    monkeypatch.setattr(base64_pattern, "HAND_ON_MIN", 1000)
+    decodes: list[int] = []
+    real = media._chunks
+    monkeypatch.setattr(media, "_chunks", lambda v, s: decodes.append(s) or real(v, s))
+    _, once, once_entry = _served(monkeypatch, 10**9, url)
+    assert decodes == []  # media.parse took the slices the schema check had decoded
+    assert twice.status_code == 200 and (once.status_code, once.json()) == (200, twice.json())
+    assert once_entry["request"] == twice_entry["request"]  # the media digests among them

@@ -125,7 +125,7 @@ def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytes
         part(url), {"type": "text", "text": "what?"}]}]}  # type: ignore[operator]
     parsed: list[str] = []
     real = media.parse
-    monkeypatch.setattr(media, "parse", lambda v: parsed.append(v) or real(v))
+    monkeypatch.setattr(media, "parse", lambda v, *rest: parsed.append(v) or real(v, *rest))
     with _client() as c:
         assert c.post(path, headers=headers, json=body).status_code == 200
         (raw,) = c.get("/_harness/journal").json()["entries"]
