@@ -25,7 +25,6 @@ import os
 import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from contextvars import ContextVar
 from functools import cache
 from itertools import chain
@@ -197,8 +196,11 @@ class Recorder:
         token = None if small else _NOTES.set(notes)
         pending: Future[Any] | None = None
         try:
-            with nullcontext() if small else handing_on():  # base64 decoded once, for media
+            if small:
                 await self.app(scope, x.reading, x.sending)
+            else:
+                with handing_on():  # megabytes of base64 are decoded once, for the media
+                    await self.app(scope, x.reading, x.sending)
             if x.size >= OFF_LOOP_MIN and x.digest is None:
                 # The answer is out: a worker thread hashes the large body (SHA-256 releases
                 # the GIL) while the loop serves the next request. The entry is journaled at
