@@ -77,13 +77,13 @@ class _Tracked(set[Any]):
     """uvicorn's set of open connections (each protocol adds and discards itself), telling
     the acceptor at once: a count left stale after a close let one worker take 3 of 4."""
 
-    def __init__(self, added: Callable[[], None], removed: Callable[[], None]) -> None:
+    def __init__(self, added: Callable[[Any], None], removed: Callable[[], None]) -> None:
         super().__init__()
         self.added, self.removed = added, removed
 
     def add(self, item: Any) -> None:
         super().add(item)
-        self.added()
+        self.added(item)
 
     def discard(self, item: Any) -> None:
         super().discard(item)
@@ -99,9 +99,10 @@ class Acceptor:
     def __init__(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol],
                  context: ssl.SSLContext | None, server_state: Any, slot: Slot) -> None:
         self.sock, self.factory, self.context, self.slot = sock, factory, context, slot
-        self.connections = server_state.connections = _Tracked(self._made, self.publish)
+        self.connections = server_state.connections = _Tracked(self._added, self.publish)
         self.loop = asyncio.get_running_loop()
-        self.opening = 0  # accepted, no protocol yet: counted once, not again when it is made
+        self.opening = 0  # accepted, not yet among the connections: counted once, not twice
+        self.fresh: set[Any] = set()  # protocols made for those, until they join the set
         self.tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         self._held: asyncio.TimerHandle | None = None
         slot.join()
@@ -162,14 +163,29 @@ class Acceptor:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def _made(self) -> None:  # every connection of this server comes through _take
-        self.opening -= 1
+    def _added(self, protocol: Any) -> None:
+        # Only a protocol made for an accepted socket ends its opening: a WebSocket upgrade
+        # swaps the connection's HTTP protocol for a new one, which adds itself too.
+        if protocol in self.fresh:
+            self.fresh.discard(protocol)
+            self.opening -= 1
         self.publish()
 
     async def _open(self, conn: socket.socket) -> None:
+        made: list[asyncio.Protocol] = []
+
+        def protocol() -> asyncio.Protocol:
+            made.append(self.factory())
+            self.fresh.add(made[0])
+            return made[0]
+
         try:
-            await self.loop.connect_accepted_socket(self.factory, conn, ssl=self.context)
+            await self.loop.connect_accepted_socket(protocol, conn, ssl=self.context)
         except OSError as exc:  # a failed TLS handshake, a reset: that client's alone
             log.debug("connection dropped before it was served: %s", exc)
             conn.close()
-            self._made()  # never will be
+        finally:
+            if not made or made[0] in self.fresh:  # it never became a connection
+                self.fresh.difference_update(made)
+                self.opening -= 1
+                self.publish()

@@ -32,6 +32,14 @@ class _Held(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
 
+    def data_received(self, data: bytes) -> None:
+        if data == b"upgrade":  # as uvicorn's HTTP protocol hands over to its WebSocket one
+            self.state.connections.discard(self)
+            upgraded = _Held(self.state)
+            upgraded.connection_made(self.transport)
+            self.transport.set_protocol(upgraded)
+            self.transport.write(b"upgraded")
+
 
 class _Worker:
     """An event loop in a thread, taking connections through an Acceptor on its slot."""
@@ -203,3 +211,22 @@ def test_out_of_descriptors_pauses_accepting_then_resumes(monkeypatch: pytest.Mo
     finally:
         worker.stop()
         sock.close()
+
+
+def test_an_upgraded_connection_still_counts_once(listening: socket.socket) -> None:
+    worker = _Worker(listening, Board(1))
+    try:
+        client = socket.create_connection(listening.getsockname())
+        assert _settled([worker], 1) == [1]
+        client.sendall(b"upgrade")
+        client.settimeout(5)
+        assert client.recv(16) == b"upgraded"
+        assert worker.acceptor is not None
+        assert (worker.acceptor.load(), worker.acceptor.opening) == (1, 0)
+        client.close()
+        deadline = time.monotonic() + 2
+        while worker.open() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert (worker.acceptor.load(), worker.acceptor.opening) == (0, 0)
+    finally:
+        worker.stop()
