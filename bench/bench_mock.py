@@ -318,9 +318,15 @@ def main() -> int:
                                                    {"BENCH_FRAMES": str(frames["mock"])})), **urls}
         frames["bare"] = frames_per_answer(urls["bare"][0])
         runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+        names = list(urls)
         for r in range(rounds):
+            # Every other round runs the servers in reverse, so no server always follows the
+            # same one (the mock used to run right after bare's run, and the older checkout
+            # right after the mock, every time).
+            order = names if r % 2 == 0 else names[::-1]
             for scenario, conns in SCENARIOS.items():
-                for name, (url, pgid) in urls.items():
+                for name in order:
+                    url, pgid = urls[name]
                     if name == BOTH_CPUS and scenario != "10MB":  # one thread serves those
                         continue
                     cpu = None if name.startswith("mock x") or name == BOTH_CPUS else "1"
