@@ -110,7 +110,11 @@ def _tail(instance: str, start: int) -> bool:
             return False
         if decoded is not None:  # valid, but not whole quanta: the last part, before "="
             out = _decoded(instance[i:end]) if j == end - padding else None
-            decoded, surplus = (None, surplus) if out is None else ([*decoded, out], 0)
+            if out is None:
+                decoded = None
+            else:  # it took the padding
+                decoded.append(out)
+                surplus = 0
     # "=" that no decoded slice took is surplus: the pattern allows it after whole quanta,
     # strict decoding does not.
     if kept is not None and decoded is not None and not surplus:
