@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from harness.media import Payload
@@ -185,7 +185,7 @@ class MockContext:
         # Not request.body(): it keeps the bytes for the request's life (a 13 MB image's
         # body while its decoded bytes are hashed). One join, not a buffer grown per chunk;
         # a small body arrives whole and is not copied at all.
-        chunks = [chunk async for chunk in request.stream() if chunk]
+        chunks = await _body_chunks(request)
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         del chunks
         # fal (FastAPI) answers undecodable bodies with 422 like any validation error
@@ -232,3 +232,19 @@ class MockContext:
         for message in advisories:
             advise(message)
         return found
+
+
+async def _body_chunks(request: Request) -> list[bytes]:
+    """The body's non-empty chunks, read as ``request.stream()`` reads them, without an async
+    generator around each ``receive`` (~1 us of every small chat)."""
+    receive, chunks = request.receive, []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            request._stream_consumed = True  # as stream() marks it: a second read fails alike
+            return chunks

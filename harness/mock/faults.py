@@ -115,8 +115,11 @@ class FaultMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        asked = next((v.decode("latin-1") for k, v in scope["headers"] if k == _HEADER_BYTES),
-                      None)  # ASGI header names are lower-case
+        asked = None
+        for name, value in scope["headers"]:  # a loop, not a generator: every request runs it
+            if name == _HEADER_BYTES:  # ASGI header names are lower-case
+                asked = value.decode("latin-1")
+                break
         try:
             runtime = self.runtime()
             fault = parse(asked, HEADER) if asked is not None else (

@@ -44,10 +44,14 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+# The word a digest byte picks (_WORDS[byte % 18]), looked up in C by map below
+_WORD_OF_BYTE = tuple(_WORDS[b % len(_WORDS)] for b in range(256))
+
+
 def filler(seed_material: str, n_words: int) -> str:
     h = hashlib.sha256(seed_material.encode()).digest()
     cycled = h * (n_words // len(h) + 1)  # byte i of the digest, round again past its 32
-    return " ".join([_WORDS[b % len(_WORDS)] for b in cycled[:n_words]])
+    return " ".join(map(_WORD_OF_BYTE.__getitem__, cycled[:n_words]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -95,8 +96,9 @@ class Shield:
 
 
 def _head_size(scope: Scope) -> int:
-    return len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + sum(
-        len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+    headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond name and value
+    return (len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers))
 
 
 def _error(protocol: str, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

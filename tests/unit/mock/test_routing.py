@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 from starlette import routing
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import TestClient
 
-from harness.mock.routing import App, Mount, Route, Router
+from harness.mock.routing import App, Handlers, Mount, Route, Router
 
 
 class Refused(Exception):
@@ -107,3 +109,51 @@ def test_the_routers_dictionary_routes_as_starlettes_loop_does(method: str, path
     mine, plain = (c.request(method, f"/v1{path}", follow_redirects=False) for c in (ours, theirs))
     assert (mine.status_code, mine.text, mine.headers.get("allow")) == (
         plain.status_code, plain.text, plain.headers.get("allow"))
+
+
+class Subtle(Refused):
+    pass
+
+
+async def teapot(request: Request) -> Response:
+    raise HTTPException(418, "short and stout")
+
+
+async def subtle(request: Request) -> Response:
+    raise Subtle("found by its base class")
+
+
+async def late(request: Request) -> Response:
+    class Started(Response):
+        async def __call__(self, scope: dict, receive: object, send: object) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            raise Refused("after the head")
+    return Started()
+
+
+def sync_handler(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"sync {exc}", status_code=409)
+
+
+@pytest.mark.parametrize("path", ["/teapot", "/subtle", "/refused", "/crashed", "/late"])
+def test_handlers_answer_as_starlettes_exception_middleware_does(path: str) -> None:
+    """Status handlers, handlers found along the exception's MRO, sync handlers, what nobody
+    handles and what is handled after the head went out: the same outcome from both layers."""
+    def outcome(layer: type) -> tuple[object, ...]:
+        router = routing.Router([Route(p, e) for p, e in (
+            ("/teapot", teapot), ("/subtle", subtle), ("/refused", refused),
+            ("/crashed", crashed), ("/late", late))])
+        app = layer(router, handlers={418: handled, Refused: sync_handler})
+        try:
+            answer = TestClient(app).get(path)
+        except RuntimeError as exc:
+            return ("raised", str(exc))
+        return (answer.status_code, answer.text)
+
+    ours = outcome(Handlers)
+    assert ours == outcome(ExceptionMiddleware)
+    assert ours == {"/teapot": (499, "handled HTTPException"),
+                    "/subtle": (409, "sync found by its base class"),
+                    "/refused": (409, "sync no"), "/crashed": ("raised", "boom"),
+                    "/late": ("raised", "Caught handled exception, but response already started.")
+                    }[path]
