@@ -9,8 +9,9 @@ catcher holding the same handlers as the app's ``ExceptionMiddleware`` (the mock
 none per route), so an exception the endpoint raises (a client gone mid-body) reaches the same
 handler either way; :class:`Route` calls the endpoint directly. :class:`Handlers` is the app's
 ``ExceptionMiddleware`` without what it made per request for the rare exception (a
-``Request``, two closures, a coroutine around each ``send``: ~3 % of a small chat). :class:`Router` finds a
-parameterless route by a dictionary lookup before trying each route's regex in turn, and
+``Request``, two closures, a coroutine around each ``send``: ~3 % of a small chat).
+:class:`Router` finds a parameterless route by a dictionary lookup, and the app's router a
+path under one of its leading mounts by its prefix, before trying each route's regex in turn;
 :class:`Mount` matches a path holding a decoded newline, which Starlette's ``.*`` would not.
 """
 
@@ -54,23 +55,52 @@ class Router(routing.Router):
     route's (no parameters, and no route before it matches that path) goes straight to that
     route with the scope the loop would have given it; anything else takes the loop."""
 
-    def __init__(self, routes: Sequence[routing.BaseRoute]) -> None:
-        super().__init__(routes=routes)
+    def __init__(self, routes: Sequence[routing.BaseRoute], lifespan: Any = None) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
         self._exact: dict[str, routing.Route] = {}
         for i, route in enumerate(self.routes):
             if (isinstance(route, routing.Route) and not route.param_convertors
                     and not any(_matches_path(r, route.path) for r in self.routes[:i])):
                 self._exact.setdefault(route.path, route)
+        # The mounts ahead of every other route (the app's API prefixes): the loop would try
+        # them first, in this order, and a path under one's prefix is that mount's.
+        self._mounts: list[tuple[str, Mount]] = []
+        for route in self.routes:
+            if not isinstance(route, Mount) or set(route.param_convertors) != {"path"}:
+                break
+            self._mounts.append((f"{route.path}/", route))
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._exact.get(get_route_path(scope)) if scope["type"] == "http" else None
-        if route is None or (route.methods is not None and scope["method"] not in route.methods):
-            await super().app(scope, receive, send)  # a 405, a 404, a parameter: the loop's
+        if scope["type"] not in ("http", "websocket"):
+            await super().app(scope, receive, send)  # lifespan
+            return
+        path = get_route_path(scope)
+        route = self._exact.get(path) if scope["type"] == "http" else None
+        if route is None:
+            await self._mounted(scope, receive, send, path)
+            return
+        if route.methods is not None and scope["method"] not in route.methods:
+            await super().app(scope, receive, send)  # a 405: the loop's
             return
         scope.setdefault("router", self)
         scope["route"], scope["endpoint"] = route, route.endpoint
         scope["path_params"] = dict(scope.get("path_params", {}))
         await route.handle(scope, receive, send)
+
+    async def _mounted(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """The first mount whose prefix ``path`` is under, with the child scope its
+        ``matches`` would make (no regex, no match dictionary); else the loop."""
+        for prefix, mount in self._mounts:
+            if path.startswith(prefix):
+                scope.setdefault("router", self)
+                root_path = scope.get("root_path", "")
+                scope["route"] = mount
+                scope.update(path_params=dict(scope.get("path_params", {})),
+                             app_root_path=scope.get("app_root_path", root_path),
+                             root_path=root_path + prefix[:-1], endpoint=mount.app)
+                await mount.handle(scope, receive, send)
+                return
+        await super().app(scope, receive, send)  # a 404, a parameter: the loop's
 
 
 def _matches_path(route: routing.BaseRoute, path: str) -> bool:
@@ -127,8 +157,14 @@ class Handlers(ExceptionMiddleware):
 
 
 class App(Starlette):
-    """Starlette without its outermost ``ServerErrorMiddleware``: the first user middleware
-    must catch every exception (the mock's is :class:`~harness.mock.shield.Shield`)."""
+    """Starlette without its outermost ``ServerErrorMiddleware`` (the first user middleware
+    must catch every exception: the mock's is :class:`~harness.mock.shield.Shield`), with
+    :class:`Handlers` for its ``ExceptionMiddleware`` and :class:`Router` for its router."""
+
+    def __init__(self, *, routes: Sequence[routing.BaseRoute] | None = None, lifespan: Any = None,
+                 **settings: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **settings)
+        self.router = Router(routes or [], lifespan=lifespan)
 
     def build_middleware_stack(self) -> ASGIApp:
         if getattr(self, "max_body_size", None) is not None or any(

@@ -157,3 +157,33 @@ def test_handlers_answer_as_starlettes_exception_middleware_does(path: str) -> N
                     "/refused": (409, "sync no"), "/crashed": ("raised", "boom"),
                     "/late": ("raised", "Caught handled exception, but response already started.")
                     }[path]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chat", "/api/other", "/api/v1/", "/api/v1", "/api",
+                                  "/api/", "/apix/y", "/health", "/nowhere", "/root/api/v1/chat"])
+def test_the_apps_mounts_route_as_starlettes_loop_does(path: str) -> None:
+    """The app's router takes a path under a leading mount's prefix straight to it, with the
+    child scope (root path, path parameters, endpoint) that Starlette's loop would make."""
+    async def scoped(request: Request) -> Response:
+        s = request.scope
+        return PlainTextResponse(f"{s['root_path']} {s.get('app_root_path')} {s['path_params']} "
+                                 f"{s['endpoint'].__name__} {type(s['route']).__name__}")
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    def routes() -> list[routing.BaseRoute]:
+        inner = [Route("/{rest:path}", scoped)]
+        return [Mount("/api/v1", app=Router(inner)), Mount("/api", app=Router(inner)),
+                Route("/health", health), Mount("/root", app=Router([
+                    Mount("/api/v1", app=Router(inner))]))]
+
+    class Plain(App):  # the same app on Starlette's own router
+        def __init__(self) -> None:
+            super().__init__(routes=routes())
+            self.router = routing.Router(routes())
+
+    ours, theirs = (TestClient(app, root_path="/srv") for app in (App(routes=routes()), Plain()))
+    mine, plain = (c.get(path, follow_redirects=False) for c in (ours, theirs))
+    assert (mine.status_code, mine.text, mine.headers.get("location")) == (
+        plain.status_code, plain.text, plain.headers.get("location"))
