@@ -201,7 +201,8 @@ class MockContext:
 
         Split from :meth:`json_body` so a handler can answer a documented message for a case
         the schema also rejects (the MiMo gateway's role "tool") before the generic one."""
-        status, advisories = VALIDATION_STATUS.get(self.protocol, 400), list[str]()
+        advisories: list[str] = []  # not list[str](): calling the alias costs ~0.3 us
+        status = VALIDATION_STATUS.get(self.protocol, 400)
         found = schema_problem(body, schema, self.profile.overlay(schema), status,
                                strict=self.config.strict, advisories=advisories)
         if found is not None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,8 +38,7 @@ MAX_CHOICES = 128
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):  # not a frozen dataclass: made per answer, in a third of the time
     reasoning: str | None  # None for models that do not think
     content: str
     finish_reason: str
