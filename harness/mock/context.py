@@ -112,6 +112,8 @@ class MockContext:
 
     def __post_init__(self) -> None:
         self._ids = count(1)
+        # the profile and the frozen config never change: the ids' fixed head is made once
+        self._id_head = f"req_{self.profile.name}_{self.state.config.seed}_"
 
     @property
     def config(self) -> MockConfig:
@@ -127,7 +129,7 @@ class MockContext:
         return self.api.protocol.name
 
     def request_id(self) -> str:
-        return f"req_{self.profile.name}_{self.config.seed}_{next(self._ids):06d}"
+        return f"{self._id_head}{next(self._ids):06d}"
 
     @property
     def error_shape(self) -> str:

@@ -86,14 +86,21 @@ class Journal:
         self._add(seq, _Deferred(build, facts), size)
 
     def _add(self, seq: int, item: journal.Entry | _Deferred, size: int) -> None:
+        items = self._items
         with self._lock:
-            self.in_flight = max(0, self.in_flight - 1)
-            self._items.append((seq, item, size))
+            if self.in_flight:
+                self.in_flight -= 1
+            items.append((seq, item, size))
             self._bytes += size
-            while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
-                _, _, gone = self._items.popleft()
-                self._bytes -= gone
-                self.dropped += 1
+            if len(items) > self.max_entries or self._bytes > self.max_bytes:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Drop entries, oldest first, until the log is within its bounds (lock held)."""
+        items = self._items
+        while items and (len(items) > self.max_entries or self._bytes > self.max_bytes):
+            self._bytes -= items.popleft()[2]
+            self.dropped += 1
 
     def entries(self, since: int = 0) -> list[journal.Entry]:
         """Entries with ``seq > since``, oldest first."""

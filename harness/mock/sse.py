@@ -52,10 +52,10 @@ class _JsonAnswer(Response):
 
     def __init__(self, body: bytes, headers: Mapping[str, str]) -> None:
         self.status_code, self.background, self.body = 200, None, body
-        self.raw_headers = [*((k.lower().encode("latin-1"), v.encode("latin-1"))
-                              for k, v in headers.items()),
-                            (b"content-length", str(len(body)).encode("latin-1")),
-                            (b"content-type", b"application/json")]
+        self.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                            for k, v in headers.items()]
+        self.raw_headers += ((b"content-length", str(len(body)).encode("latin-1")),
+                             (b"content-type", b"application/json"))
 
 
 def json_response(answer: Any, headers: Mapping[str, str] | None = None) -> Response:
