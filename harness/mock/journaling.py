@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import cache
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -41,6 +40,7 @@ from harness.media import Payload
 from harness.mock import faults
 from harness.mock.base64_pattern import handing_on
 from harness.mock.routing import Route
+from harness.mock.shield import head_size
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED
 
@@ -218,9 +218,8 @@ class Recorder:
                 # Only the record is kept (what its size counts), never a parsed body the
                 # handler noted (one read without a JSON content type, say): a load test's
                 # thousand kept entries stay a few small objects each, cheap to walk past.
-                self.state.journal.defer(seq, self._deferred, record, _OVERHEAD + x.size
-                                         + x.answered + sum(map(len, chain.from_iterable(
-                                             scope["headers"]))))
+                self.state.journal.defer(seq, self._deferred, record,
+                                         _OVERHEAD + x.size + x.answered + head_size(scope))
             else:
                 self.state.journal.append(
                     self._entry(record, notes, x.body_sha256() if pending is None else ""),

@@ -34,6 +34,7 @@ log = logging.getLogger("harness.mock")
 # Largest request head (request line and headers) the served mock reads: nginx's default
 # large_client_header_buffers (4 x 8 KiB), the proxy most providers sit behind.
 HEAD_LIMIT = 32 * 1024
+_HEAD_SIZE = "vlm_harness.head_size"  # the scope key head_size() keeps its count under
 # The socket's own cap on a WebSocket message, above MockConfig.realtime_max_frame_bytes: a frame
 # between the two gets the mock's error event before its 1009 close; past this one, uvicorn
 # closes with 1009 alone (it will not buffer more to say so).
@@ -54,7 +55,7 @@ class Shield:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if _head_size(scope) > HEAD_LIMIT:  # a parser without a head limit let it through
+        if head_size(scope) > HEAD_LIMIT:  # a parser without a head limit let it through
             await self._refuse_head(scope, send)
             return
         started = False
@@ -95,10 +96,16 @@ class Shield:
             await send({"type": "http.response.body", "body": body})
 
 
-def _head_size(scope: Scope) -> int:
-    headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond name and value
-    return (len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+def head_size(scope: Scope) -> int:
+    """Bytes of the request's head (its target and headers), counted once per request: the
+    Shield holds it to :data:`HEAD_LIMIT`, the journal charges it to its byte budget."""
+    size = scope.get(_HEAD_SIZE)
+    if size is None:
+        headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond the two
+        size = scope[_HEAD_SIZE] = (
+            len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
             + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers))
+    return int(size)
 
 
 def _error(protocol: str, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
