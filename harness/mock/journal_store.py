@@ -37,12 +37,17 @@ class _Deferred:
         self._entry: journal.Entry | None = None
 
     def get(self) -> journal.Entry:
-        if self._entry is None:
-            assert self._build is not None
-            entry = self._entry = self._build(self._facts)
-            self._build = self._facts = None
+        """The entry, made on the first call; two readers at once may both make it (the same
+        value), so each takes what it needs before the other can let it go."""
+        entry, build, facts = self._entry, self._build, self._facts
+        if entry is not None:
             return entry
-        return self._entry
+        if build is None:  # another reader made it between the two reads above
+            assert self._entry is not None
+            return self._entry
+        entry = self._entry = build(facts)
+        self._build = self._facts = None
+        return entry
 
 
 class Journal:
@@ -103,10 +108,11 @@ class Journal:
             self.dropped += 1
 
     def entries(self, since: int = 0) -> list[journal.Entry]:
-        """Entries with ``seq > since``, oldest first."""
+        """Entries with ``seq > since``, oldest first. They are made outside the lock: one may
+        wait for its body's digest, and the event loop takes the lock for every request."""
         with self._lock:
-            return [item if isinstance(item, journal.Entry) else item.get()
-                    for seq, item, _ in self._items if seq > since]
+            items = [item for seq, item, _ in self._items if seq > since]
+        return [item if isinstance(item, journal.Entry) else item.get() for item in items]
 
     def clear(self) -> int:
         with self._lock:

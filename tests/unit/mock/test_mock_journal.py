@@ -195,6 +195,31 @@ def test_a_large_body_is_journaled_at_once_and_its_reader_waits_for_the_digest(
     assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest()
 
 
+def test_a_reader_waiting_for_a_digest_does_not_hold_up_new_requests() -> None:
+    """A reader blocks on a large body's pending digest outside the journal's lock: the event
+    loop, which takes the lock for every request, goes on meanwhile."""
+    import hashlib
+    import threading
+    from concurrent.futures import Future
+
+    log = Journal(max_entries=10, max_bytes=10**6)
+    digest: Future[object] = Future()
+    log.append(journal.Entry(seq=log.next_seq(), at=0.0, method="POST", path="/big"),
+               body_digest=digest)
+    read: list[list[journal.Entry]] = []
+    reader = threading.Thread(target=lambda: read.append(log.entries()), daemon=True)
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive()  # waiting for the digest
+    arrived = threading.Thread(target=log.next_seq, daemon=True)
+    arrived.start()
+    arrived.join(2)
+    assert not arrived.is_alive(), "a new request waited for another request's digest"
+    digest.set_result(hashlib.sha256(b"body"))
+    reader.join(2)
+    assert [e.body_sha256 for e in read[0]] == [hashlib.sha256(b"body").hexdigest()]
+
+
 def test_a_large_body_is_hashed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past OFF_LOOP_MIN the body's SHA-256 (which releases the GIL) runs on a worker thread,
     so the loop serves other requests meanwhile; below it, inline, where a thread costs more."""
