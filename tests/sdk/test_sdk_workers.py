@@ -106,7 +106,10 @@ def pinned(root: str) -> Iterator[list[httpx.Client]]:
     for _ in range(64):
         client = httpx.Client(base_url=root, timeout=5)
         name = client.get("/_harness/health").json()["worker"]
-        (spare if name in by_worker else by_worker.__setitem__(name, client) or []).append(client)
+        if name in by_worker:
+            spare.append(client)
+        else:
+            by_worker[name] = client
         if len(by_worker) == 2:
             break
     for client in spare:
@@ -122,7 +125,7 @@ def test_a_prediction_made_on_one_worker_is_polled_on_the_other(pinned: list[htt
     body = {"video": media.data_url(MP4), "custom_prompt": "What happens?"}
     made = one.post(f"/wavespeed/api/v3/{VIDEO}", json=body, headers=AUTH_WS).json()["data"]
     assert made["status"] == "created"
-    seen = []
+    seen: list[str] = []
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (not seen or seen[-1] != "completed"):
         got = other.get(f"/wavespeed/api/v3/predictions/{made['id']}/result", headers=AUTH_WS)
