@@ -57,10 +57,12 @@ DEFER_MAX = 64 * 1024
 # (~0.6 ms of SHA-256 per MB of body, ~1 ms of decoding and hashing per MB of media).
 OFF_LOOP_MIN = 1024 * 1024
 _OVERHEAD = 512  # bytes an entry holds beyond its raw bytes, for the byte budget
-# What an entry is made from: request head, method, path, seq, arrival and end times, body
-# (b"" when not kept), body bytes, answer status, content type, answer bytes, runtime fault.
-_Record = tuple[tuple[tuple[bytes, bytes], ...], str, str, int, float, float, bytes, int, int,
-                bytes, bytes, str]
+# What an entry is made from, as the exchange left it (joined and read only if the entry is
+# ever made): request head, method, path, seq, arrival and end times, body chunks (none when
+# not kept), body bytes, the answer's start message (None: no answer), answer chunks, runtime
+# fault.
+_Record = tuple[Sequence[tuple[bytes, bytes]], str, str, int, float, float, Sequence[bytes], int,
+                "Message | None", Sequence[bytes], str]
 
 
 # What the handler of the request being journaled noted for it (None outside a journaled one).
@@ -156,15 +158,11 @@ class _Exchange:
 
     def record(self, scope: Scope, seq: int, started: float, runtime_fault: str,
                keep_body: bool) -> _Record:
-        """What the entry of this exchange is made from, as one flat tuple of immutable
-        values: the request head, the body (if ``keep_body``) and answer bytes, the answer's
-        status (0: none) and content type."""
-        start = self.start or {}
-        return (tuple(scope["headers"]), scope.get("method", "GET"), scope["path"], seq, started,
-                time.time(), b"".join(self.parts) if keep_body else b"", self.size,
-                start.get("status", 0),
-                _header(start.get("headers", ()), b"content-type"), b"".join(self.answer),
-                runtime_fault)
+        """What the entry of this exchange is made from: references to what the exchange
+        holds, nothing joined or parsed (most small requests' entries are never made)."""
+        return (scope["headers"], scope.get("method", "GET"), scope["path"], seq, started,
+                time.time(), self.parts if keep_body else (), self.size, self.start,
+                self.answer, runtime_fault)
 
 
 class Recorder:
@@ -227,13 +225,16 @@ class Recorder:
 
     def _deferred(self, record: _Record) -> journal.Entry:
         """The entry of a small request, made when the journal is first read."""
-        return self._entry(record, {}, hashlib.sha256(record[6]).hexdigest())
+        return self._entry(record, {}, hashlib.sha256(b"".join(record[6])).hexdigest())
 
     def _entry(self, record: _Record, notes: dict[str, Any], body_sha256: str) -> journal.Entry:
         """The entry of an exchange; ``body_sha256`` is "" while a worker thread still takes it
         (the journal fills it in)."""
-        (head, method, path, seq, started, ended, body, size, status, content_type, answer,
+        (head, method, path, seq, started, ended, chunks, size, start, answered,
          runtime_fault) = record
+        body, answer = b"".join(chunks), b"".join(answered)
+        status = start.get("status", 0) if start else 0
+        content_type = _header(start.get("headers", ()), b"content-type") if start else b""
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
