@@ -99,13 +99,13 @@ class Shield:
 def head_size(scope: Scope) -> int:
     """Bytes of the request's head (its target and headers), counted once per request: the
     Shield holds it to :data:`HEAD_LIMIT`, the journal charges it to its byte budget."""
-    size = scope.get(_HEAD_SIZE)
+    size: int | None = scope.get(_HEAD_SIZE)
     if size is None:
         headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond the two
         size = scope[_HEAD_SIZE] = (
             len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
             + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers))
-    return int(size)
+    return size
 
 
 def _error(protocol: str, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
