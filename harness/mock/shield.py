@@ -34,7 +34,6 @@ log = logging.getLogger("harness.mock")
 # Largest request head (request line and headers) the served mock reads: nginx's default
 # large_client_header_buffers (4 x 8 KiB), the proxy most providers sit behind.
 HEAD_LIMIT = 32 * 1024
-_HEAD_SIZE = "vlm_harness.head_size"  # the scope key head_size() keeps its count under
 # The socket's own cap on a WebSocket message, above MockConfig.realtime_max_frame_bytes: a frame
 # between the two gets the mock's error event before its 1009 close; past this one, uvicorn
 # closes with 1009 alone (it will not buffer more to say so).
@@ -97,15 +96,11 @@ class Shield:
 
 
 def head_size(scope: Scope) -> int:
-    """Bytes of the request's head (its target and headers), counted once per request: the
-    Shield holds it to :data:`HEAD_LIMIT`, the journal charges it to its byte budget."""
-    size: int | None = scope.get(_HEAD_SIZE)
-    if size is None:
-        headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond the two
-        size = scope[_HEAD_SIZE] = (
-            len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    """Bytes of the request's head (its target and headers), which the Shield holds to
+    :data:`HEAD_LIMIT`."""
+    headers = scope.get("headers", ())  # ": " and CRLF: 4 bytes a header beyond the two
+    return (len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
             + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers))
-    return size
 
 
 def _error(protocol: str, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

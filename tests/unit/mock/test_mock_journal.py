@@ -164,6 +164,35 @@ def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
     assert entry["status"] == 200
 
 
+@pytest.mark.parametrize("size", [200, 70_000])
+def test_an_entry_made_late_or_at_once_tells_the_exchange_exactly(size: int) -> None:
+    """A small request's facts are kept packed until the journal is read, a larger one's are
+    summed up at once: either way the entry gives back the head byte for byte (a value that is
+    not UTF-8, one holding ': ' and CRLF-free punctuation), a path outside ASCII, the answer's
+    status, content type and text, and times in order."""
+    import hashlib
+
+    import orjson
+
+    raw = orjson.dumps(_chat(user="x" * size))
+    odd = {"x-odd": b"caf\xe9: \x7f", "x-empty": b""}
+    path = "/modelbest/v1/chat/caf%C3%A9"  # a 404, journaled like any answer
+    with _client() as c:
+        ok = c.post(CHAT, headers={**BEARER, **odd, "content-type": "application/json"}, content=raw)
+        missing = c.post(path, headers={**BEARER, "content-type": "application/json"}, content=raw)
+        entries = [journal.Entry.from_dict(e) for e in c.get("/_harness/journal").json()["entries"]]
+    assert (ok.status_code, missing.status_code) == (200, 404)
+    first, second = entries
+    assert {k: first.headers[k] for k in odd} == {k: v.decode("latin-1") for k, v in odd.items()}
+    assert first.headers["authorization"] != BEARER["authorization"]  # redacted, as ever
+    assert (first.path, second.path) == (CHAT, "/modelbest/v1/chat/café")
+    assert (first.status, second.status) == (200, 404)
+    assert first.content_type == ok.headers["content-type"]
+    assert first.answer == journal.answer_facts(200, ok.headers["content-type"], ok.content)
+    assert first.body_sha256 == second.body_sha256 == hashlib.sha256(raw).hexdigest()
+    assert first.at <= second.at and first.duration_ms >= 0 and first.seq + 1 == second.seq
+
+
 def test_a_large_body_is_journaled_at_once_and_its_reader_waits_for_the_digest(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The answer does not wait for the body's digest, and the entry is in the journal as soon
