@@ -174,6 +174,8 @@ class Recorder:
                  apis: Sequence[tuple[str, Profile, Api]]) -> None:
         self.app, self.state = app, state
         self.apis = sorted(apis, key=lambda a: -len(a[0]))  # longest prefix first
+        # bound once: each kept entry refers to it, not to a bound method of its own
+        self._make_deferred = self._deferred
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):  # on the loop that serves the app
@@ -224,7 +226,7 @@ class Recorder:
                 # reads that one object in C, exactly (any bytes, any str), in ~0.5 us; only
                 # this process reads what it wrote.
                 packed = marshal.dumps(record)
-                self.state.journal.defer(seq, self._deferred, packed, _OVERHEAD + len(packed))
+                self.state.journal.defer(seq, self._make_deferred, packed, _OVERHEAD + len(packed))
             else:
                 self.state.journal.append(
                     self._entry(record, notes, x.body_sha256() if pending is None else ""),
