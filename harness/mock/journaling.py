@@ -91,6 +91,17 @@ def _hasher() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vlm-journal-sha256")
 
 
+def _pack(record: _Record) -> bytes:
+    try:
+        return marshal.dumps(record)
+    except ValueError:  # a subclass marshal refuses (an IntEnum status from some app, say)
+        (head, method, path, seq, started, ended, body, size, status, content_type, answer,
+         fault) = record
+        return marshal.dumps(([(bytes(k), bytes(v)) for k, v in head], str(method), str(path),
+                              int(seq), float(started), float(ended), bytes(body), int(size),
+                              int(status), bytes(content_type), bytes(answer), str(fault)))
+
+
 def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
     """The value of header ``name``, or b"" (ASGI header names are lower case)."""
     for key, value in head:
@@ -225,7 +236,7 @@ class Recorder:
                 # reusing their memory cost ~10 % of a small chat served. marshal makes and
                 # reads that one object in C, exactly (any bytes, any str), in ~0.5 us; only
                 # this process reads what it wrote.
-                packed = marshal.dumps(record)
+                packed = _pack(record)
                 self.state.journal.defer(seq, self._make_deferred, packed, _OVERHEAD + len(packed))
             else:
                 self.state.journal.append(

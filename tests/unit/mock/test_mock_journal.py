@@ -175,15 +175,17 @@ def test_an_entry_made_late_or_at_once_tells_the_exchange_exactly(size: int) -> 
     import orjson
 
     raw = orjson.dumps(_chat(user="x" * size))
-    odd = {"x-odd": b"caf\xe9: \x7f", "x-empty": b""}
+    odd = {b"x-odd": b"caf\xe9: \x7f", b"x-empty": b""}
     path = "/modelbest/v1/chat/caf%C3%A9"  # a 404, journaled like any answer
     with _client() as c:
-        ok = c.post(CHAT, headers={**BEARER, **odd, "content-type": "application/json"}, content=raw)
+        ok = c.post(CHAT, content=raw, headers={**odd, b"content-type": b"application/json",
+                                                b"authorization": f"Bearer {MOCK_KEY}".encode()})
         missing = c.post(path, headers={**BEARER, "content-type": "application/json"}, content=raw)
         entries = [journal.Entry.from_dict(e) for e in c.get("/_harness/journal").json()["entries"]]
     assert (ok.status_code, missing.status_code) == (200, 404)
     first, second = entries
-    assert {k: first.headers[k] for k in odd} == {k: v.decode("latin-1") for k, v in odd.items()}
+    assert {k.decode(): first.headers[k.decode()] for k in odd} == {
+        k.decode(): v.decode("latin-1") for k, v in odd.items()}
     assert first.headers["authorization"] != BEARER["authorization"]  # redacted, as ever
     assert (first.path, second.path) == (CHAT, "/modelbest/v1/chat/café")
     assert (first.status, second.status) == (200, 404)
@@ -271,3 +273,46 @@ def test_a_large_body_is_hashed_off_the_event_loop(monkeypatch: pytest.MonkeyPat
         assert len(c.get("/_harness/journal").json()["entries"]) == 2
     inline, off_loop = threads
     assert inline != off_loop
+
+
+def test_a_record_of_types_marshal_refuses_is_still_journaled() -> None:
+    """The packed record is the exchange's values as marshal takes them; an app that answers
+    with an IntEnum status and a str-subclass path still gets its entry, with the same facts."""
+    import asyncio
+    import http
+
+    from starlette.types import Message, Receive, Scope, Send
+
+    from harness import providers
+    from harness.mock.context import MockState
+    from harness.mock.journaling import Recorder
+
+    class Path(str):
+        pass
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": http.HTTPStatus.CREATED,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    state = MockState.create(MockConfig())
+    profile = providers.get("modelbest")
+    api = profile.api("openai-chat")
+    prefix = api.mock_prefix(next(iter(api.base_urls)))
+    recorder = Recorder(app, state, [(prefix, profile, api)])
+    body = b'{"model": "m"}'
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        pass
+
+    path = Path(f"{prefix}/chat/completions")
+    asyncio.run(recorder({"type": "http", "method": "POST", "path": path,
+                          "headers": [(b"content-type", b"application/json")]}, receive, send))
+    (entry,) = state.journal.entries()
+    assert (entry.status, entry.path, entry.body_bytes, entry.content_type) == (
+        201, str(path), len(body), "application/json")
+    assert type(entry.status) is int and type(entry.path) is str
