@@ -256,7 +256,10 @@ class Entry:
     key: str = ""
     key_header: str = ""
     key_accepted: bool = False
-    body_sha256: str = ""
+    # The SHA-256 of the body's bytes; None when the mock let the body go unhashed (past the
+    # journal's hold budget before the entry was first read, or answered before the body
+    # was read whole); "" while the mock has yet to take it.
+    body_sha256: str | None = ""
     body_bytes: int = 0
     request: RequestFacts = RequestFacts()
     status: int = 0
@@ -295,8 +298,13 @@ class Entry:
                    str(data.get("provider", "")), str(data.get("api", "")),
                    dict(data.get("headers") or {}), str(data.get("correlation", "")),
                    str(data.get("key", "")), str(data.get("key_header", "")),
-                   bool(data.get("key_accepted")), str(data.get("body_sha256", "")),
+                   bool(data.get("key_accepted")), _digest(data.get("body_sha256", "")),
                    int(data.get("body_bytes", 0)), RequestFacts.from_dict(data.get("request") or {}),
                    int(data.get("status", 0)), str(data.get("content_type", "")),
                    AnswerFacts.from_dict(data.get("answer") or {}), str(data.get("fault", "")),
                    float(data.get("duration_ms", 0.0)))
+
+
+def _digest(value: Any) -> str | None:
+    """A journal entry's ``body_sha256`` as read from JSON: null stays None (not taken)."""
+    return None if value is None else str(value)

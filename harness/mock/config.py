@@ -59,9 +59,12 @@ class MockConfig:
     # from its siblings'; a single server has neither, and mints the ids it always did
     shared_dir: str | None = None
     worker: str = ""
-    # The upstream journal (harness.mock.journaling): entries and bytes kept, oldest dropped.
+    # The upstream journal (harness.mock.journaling): entries and bytes kept, oldest dropped;
+    # and the bytes of larger bodies it holds until their entries are read, for their digests
+    # (one let go first has none), enough for the largest body it hashes (BODY_CAP).
     journal_max_entries: int = 1024
     journal_max_bytes: int = 4 * 1024 * 1024
+    journal_hold_bytes: int = 64 * 1024 * 1024
 
     # Keys a user's own clients or gateway already send (``serve --key``), accepted for every
     # provider beside its own; ``any_key`` accepts any non-empty key (a missing one is still 401).

@@ -76,7 +76,8 @@ class MockState:
                    Sweeper(sweep, config.sweep_interval_s),
                    Scrubber.from_env(extra=(*config.keys.values(), *config.extra_keys,
                                             MOCK_KEY)),
-                   journal=Exchanges(config.journal_max_entries, config.journal_max_bytes))
+                   journal=Exchanges(config.journal_max_entries, config.journal_max_bytes,
+                                     config.journal_hold_bytes))
 
     def part(self, provider: str) -> Partition:
         """``provider``'s own stores, made on first use; with ``serve --workers N`` its jobs

@@ -13,8 +13,9 @@ that do not forward the ``x-harness-fault`` header. Keys never enter the journal
 headers are redacted and the key presented is kept only as a digest. What the handler already
 worked out (the parsed body, each medium's digest) it notes with :func:`note_body` and
 :func:`note_media`, so a 10 MB image is parsed and hashed once per request, not twice; a small
-request's entry is made only when the journal is read (:data:`DEFER_MAX`), so a load test that
-never reads it does not pay for it.
+request's entry is made only when the journal is read (:data:`DEFER_MAX`), and a larger one's
+body is hashed only then (while the journal holds it), so a load test that never reads the
+journal does not pay for either.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
-import os
 import time
 from collections.abc import Awaitable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -52,16 +51,16 @@ ANSWER_CAP = 1024 * 1024  # answer bytes kept to read its facts (the mock's answ
 # A request up to this size keeps a raw record and becomes an entry only when the journal is
 # read (most never are: a load test's); a larger one is summed up at once, its body let go.
 DEFER_MAX = 64 * 1024
-# Bytes of a body (or of a request's media text) from which hashing and decoding leave the
-# event loop for a worker thread: below it, the hand-over (~50 us) costs more than it frees
-# (~0.6 ms of SHA-256 per MB of body, ~1 ms of decoding and hashing per MB of media).
+# Bytes of a request's media text from which decoding and hashing leave the event loop for a
+# worker thread: below it, the hand-over (~50 us) costs more than it frees (~1 ms of decoding
+# and hashing per MB of media).
 OFF_LOOP_MIN = 1024 * 1024
 _OVERHEAD = 512  # bytes an entry holds beyond its raw bytes, for the byte budget
 # What an entry is made from: request head, method, path, seq, arrival and end times, body (b""
 # when not kept), body bytes, the answer's status (0: no answer) and content type, the answer,
-# the runtime fault.
+# the runtime fault, and whether the body was read whole (else its digest is unknown).
 _Record = tuple[list[tuple[bytes, bytes]], str, str, int, float, float, bytes, int, int,
-                bytes, bytes, str]
+                bytes, bytes, str, bool]
 
 
 # What the handler of the request being journaled noted for it (None outside a journaled one).
@@ -84,22 +83,22 @@ def note_media(values: Sequence[str], payloads: Sequence[Payload]) -> None:
             (id(v), (v, journal.payload_digest(p))) for v, p in zip(values, payloads, strict=True))
 
 
-@cache
-def _hasher() -> ThreadPoolExecutor:
-    """The threads that take large bodies' digests (made on first use, one per core); not
-    anyio's pool, since a journal reader blocks on the concurrent Future it hands back."""
-    return ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vlm-journal-sha256")
-
-
 def _pack(record: _Record) -> bytes:
     try:
         return marshal.dumps(record)
     except ValueError:  # a subclass marshal refuses (an IntEnum status from some app, say)
         (head, method, path, seq, started, ended, body, size, status, content_type, answer,
-         fault) = record
+         fault, whole) = record
         return marshal.dumps(([(bytes(k), bytes(v)) for k, v in head], str(method), str(path),
                               int(seq), float(started), float(ended), bytes(body), int(size),
-                              int(status), bytes(content_type), bytes(answer), str(fault)))
+                              int(status), bytes(content_type), bytes(answer), str(fault),
+                              bool(whole)))
+
+
+def _announced(head: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether the request's head announces a body: a non-zero length, or chunks."""
+    length = _header(head, b"content-length")
+    return bool(length.strip().lstrip(b"0")) or bool(_header(head, b"transfer-encoding"))
 
 
 def _header(head: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
@@ -163,19 +162,19 @@ class _Exchange:
             digest.update(part)
         return digest
 
-    def body_sha256(self) -> str:
-        return str((self.digest or self.hash_parts()).hexdigest())
-
     def record(self, scope: Scope, seq: int, started: float, runtime_fault: str,
                keep_body: bool) -> _Record:
         """What the entry of this exchange is made from, nothing parsed (most small requests'
         entries are never made)."""
-        start = self.start
-        return (scope["headers"], scope.get("method", "GET"), scope["path"], seq, started,
+        start, head = self.start, scope["headers"]
+        # A body the app answered before reading whole (a refusal that ignores an upload, say)
+        # is not read after: the server hands over no more once the answer is complete.
+        whole = not self.more or not _announced(head)
+        return (head, scope.get("method", "GET"), scope["path"], seq, started,
                 time.time(), b"".join(self.parts) if keep_body else b"", self.size,
                 start.get("status", 0) if start else 0,
                 _header(start.get("headers", ()), b"content-type") if start else b"",
-                b"".join(self.answer), runtime_fault)
+                b"".join(self.answer), runtime_fault, whole)
 
 
 class Recorder:
@@ -207,18 +206,12 @@ class Recorder:
         small = not x.more and x.size <= DEFER_MAX
         notes: dict[str, Any] = {}
         token = None if small else _NOTES.set(notes)
-        pending: Future[Any] | None = None
         try:
             if small:
                 await self.app(scope, x.reading, x.sending)
             else:
                 with handing_on():  # megabytes of base64 are decoded once, for the media
                     await self.app(scope, x.reading, x.sending)
-            if x.size >= OFF_LOOP_MIN and x.digest is None:
-                # The answer is out: a worker thread hashes the large body (SHA-256 releases
-                # the GIL) while the loop serves the next request. The entry is journaled at
-                # once, and a reader of it waits for the digest.
-                pending = _hasher().submit(x.hash_parts)
         finally:
             if token is not None:
                 _NOTES.reset(token)
@@ -238,21 +231,25 @@ class Recorder:
                 # this process reads what it wrote.
                 packed = _pack(record)
                 self.state.journal.defer(seq, self._make_deferred, packed, _OVERHEAD + len(packed))
-            else:
-                self.state.journal.append(
-                    self._entry(record, notes, x.body_sha256() if pending is None else ""),
-                    body_digest=pending)
+            elif not record[12]:  # answered before its body was read whole: no digest
+                self.state.journal.append(self._entry(record, notes, None))
+            elif x.digest is not None:  # past BODY_CAP: hashed as its chunks passed
+                self.state.journal.append(self._entry(record, notes, x.digest.hexdigest()))
+            else:  # the journal holds the chunks; the entry's first reader hashes them
+                self.state.journal.append(self._entry(record, notes, ""), x.parts)
 
     def _deferred(self, packed: bytes) -> journal.Entry:
         """The entry of a small request, made when the journal is first read."""
         record: _Record = marshal.loads(packed)
-        return self._entry(record, {}, hashlib.sha256(record[6]).hexdigest())
+        return self._entry(record, {}, hashlib.sha256(record[6]).hexdigest() if record[12]
+                           else None)
 
-    def _entry(self, record: _Record, notes: dict[str, Any], body_sha256: str) -> journal.Entry:
-        """The entry of an exchange; ``body_sha256`` is "" while a worker thread still takes it
-        (the journal fills it in)."""
+    def _entry(self, record: _Record, notes: dict[str, Any],
+               body_sha256: str | None) -> journal.Entry:
+        """The entry of an exchange; ``body_sha256`` is "" while the journal holds the body for
+        its first reader to hash, None if it is not known."""
         (head, method, path, seq, started, ended, body, size, status, content_type, answer,
-         runtime_fault) = record
+         runtime_fault, _) = record
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head}
         scrub = self.state.scrubber.text
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
@@ -292,7 +289,8 @@ def routes(state: MockState) -> list[BaseRoute]:
         raw = request.query_params.get("since", "0")
         if not raw.isdigit():
             return JSONResponse({"error": f"since must be a sequence number, got {raw!r}"}, 400)
-        return JSONResponse(state.journal.snapshot(int(raw)))
+        # Off the loop: reading may hash held bodies (~8 ms for a 10 MB image's).
+        return JSONResponse(await run_in_threadpool(state.journal.snapshot, int(raw)))
 
     async def set_fault(request: Request) -> Response:
         if request.method == "DELETE":

@@ -144,16 +144,15 @@ def test_the_journal_takes_the_handlers_decoding_of_the_media(monkeypatch: pytes
 @pytest.mark.parametrize("size", [200, 70_000, 150_000, 300_000])
 def test_the_body_digest_is_of_the_bytes_received_whatever_the_size(
         monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    """A small body is hashed when its deferred entry is made, a larger one at once, a large
-    one (here past 100 kB) on a worker thread, and one past the cap (here 200 kB) as its chunks
-    pass, its parts not kept; each names the bytes."""
+    """A small body is hashed when its deferred entry is made, a larger one when its entry is
+    first read, and one past the cap (here 200 kB) as its chunks pass, its parts not kept;
+    each names the bytes."""
     import hashlib
     import json
 
     from harness.mock import journaling
 
     monkeypatch.setattr(journaling, "BODY_CAP", 200_000)
-    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
     raw = json.dumps(_chat(user="x" * size)).encode()
     with _client() as c:
         got = c.post(CHAT, headers={**BEARER, "content-type": "application/json"}, content=raw)
@@ -195,84 +194,133 @@ def test_an_entry_made_late_or_at_once_tells_the_exchange_exactly(size: int) -> 
     assert first.at <= second.at and first.duration_ms >= 0 and first.seq + 1 == second.seq
 
 
-def test_a_large_body_is_journaled_at_once_and_its_reader_waits_for_the_digest(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The answer does not wait for the body's digest, and the entry is in the journal as soon
-    as the answer is out: its first reader waits for the worker thread's digest."""
-    import hashlib
-    import json
-    import time
-
-    from harness.mock import journaling
-
-    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
-    hash_parts = journaling._Exchange.hash_parts
-
-    def slow(self: journaling._Exchange) -> object:
-        time.sleep(0.5)
-        return hash_parts(self)
-
-    monkeypatch.setattr(journaling._Exchange, "hash_parts", slow)
-    raw = json.dumps(_chat(user="x" * 150_000)).encode()
-    with _client() as c:
-        t0 = time.monotonic()
-        assert c.post(CHAT, headers={**BEARER, "content-type": "application/json"},
-                      content=raw).status_code == 200
-        answered = time.monotonic() - t0
-        got = c.get("/_harness/journal").json()
-    assert answered < 0.5
-    assert got["in_flight"] == 0
-    (entry,) = got["entries"]
-    assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest()
-
-
-def test_a_reader_waiting_for_a_digest_does_not_hold_up_new_requests() -> None:
-    """A reader blocks on a large body's pending digest outside the journal's lock: the event
-    loop, which takes the lock for every request, goes on meanwhile."""
+def _counting_sha256(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each SHA-256 the journal's store takes, as the thread that took it."""
     import hashlib
     import threading
-    from concurrent.futures import Future
+
+    from harness.mock import journal_store
+
+    taken: list[int] = []
+
+    class Counting:
+        @staticmethod
+        def sha256(*data: bytes) -> object:
+            taken.append(threading.get_ident())
+            return hashlib.sha256(*data)
+
+    monkeypatch.setattr(journal_store, "hashlib", Counting)
+    return taken
+
+
+def test_a_larger_body_is_hashed_only_when_its_entry_is_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal holds a larger body's chunks and its entry's first reader hashes them, on a
+    thread of its own: a load test that never reads the journal does not pay ~8 ms a 10 MB
+    image for a digest no one sees. The entry is in the journal as soon as the answer is out."""
+    import hashlib
+    import json
+    import threading
+
+    from harness.mock import journal_store
+
+    taken = _counting_sha256(monkeypatch)
+    appended: list[int] = []
+    append = journal_store.Journal.append
+
+    def watched(self: Journal, *args: object) -> None:
+        appended.append(threading.get_ident())
+        append(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal_store.Journal, "append", watched)
+    raw = json.dumps(_chat(user="x" * 150_000)).encode()
+    with _client() as c:
+        assert c.post(CHAT, headers={**BEARER, "content-type": "application/json"},
+                      content=raw).status_code == 200
+        assert taken == [] and len(appended) == 1
+        got = c.get("/_harness/journal").json()
+        again = c.get("/_harness/journal").json()
+    assert got["in_flight"] == 0
+    (entry,) = got["entries"]
+    assert entry["body_sha256"] == hashlib.sha256(raw).hexdigest() == again["entries"][0]["body_sha256"]
+    assert len(taken) == 1, "hashed once, by the first reader"
+    assert taken[0] != appended[0], "hashed on the event loop"
+
+
+def test_held_bodies_are_bounded_and_one_let_go_unread_has_no_digest() -> None:
+    """Past the hold budget the oldest held body goes first and its entry says its digest is
+    unknown (None, JSON null), never a digest of something else; a body larger than the whole
+    budget is not held (nor pushes the others out); an entry the log drops or clears lets go
+    of its body."""
+    import hashlib
+
+    def held(log: Journal, body: bytes) -> None:
+        seq = log.next_seq()
+        log.append(journal.Entry(seq=seq, at=0.0, method="POST", path=f"/{seq}",
+                                 body_bytes=len(body)), [body[:3], body[3:]])
+
+    log = Journal(max_entries=10, max_bytes=10**6, max_held_bytes=250)
+    for body in (b"a" * 100, b"b" * 100, b"c" * 100, b"d" * 300):
+        held(log, body)
+    assert log.held_bytes == 200
+    digests = [e.body_sha256 for e in log.entries()]
+    assert digests == [None, hashlib.sha256(b"b" * 100).hexdigest(),
+                       hashlib.sha256(b"c" * 100).hexdigest(), None]
+    assert journal.Entry.from_dict(log.entries()[0].to_dict()).body_sha256 is None
+    assert log.entries()[0].to_dict()["body_sha256"] is None
+
+    log = Journal(max_entries=1, max_bytes=10**6, max_held_bytes=10**6)
+    held(log, b"old")
+    held(log, b"new")  # drops the first entry, and lets go of its body
+    assert log.held_bytes == 3 and log.dropped == 1
+    log.clear()
+    assert log.held_bytes == 0
+
+
+def test_a_reader_hashing_a_held_body_does_not_hold_up_new_requests() -> None:
+    """A reader hashes a held body outside the journal's lock: the event loop, which takes
+    the lock for every request, goes on meanwhile."""
+    import hashlib
+    import threading
+
+    go = threading.Event()
+
+    class Slow(list[bytes]):
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            go.wait(5)
+            return super().__iter__()
 
     log = Journal(max_entries=10, max_bytes=10**6)
-    digest: Future[object] = Future()
-    log.append(journal.Entry(seq=log.next_seq(), at=0.0, method="POST", path="/big"),
-               body_digest=digest)
+    log.append(journal.Entry(seq=log.next_seq(), at=0.0, method="POST", path="/big",
+                             body_bytes=4), Slow([b"body"]))
     read: list[list[journal.Entry]] = []
     reader = threading.Thread(target=lambda: read.append(log.entries()), daemon=True)
     reader.start()
     reader.join(0.2)
-    assert reader.is_alive()  # waiting for the digest
+    assert reader.is_alive()  # hashing
     arrived = threading.Thread(target=log.next_seq, daemon=True)
     arrived.start()
     arrived.join(2)
     assert not arrived.is_alive(), "a new request waited for another request's digest"
-    digest.set_result(hashlib.sha256(b"body"))
+    go.set()
     reader.join(2)
     assert [e.body_sha256 for e in read[0]] == [hashlib.sha256(b"body").hexdigest()]
 
 
-def test_a_large_body_is_hashed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past OFF_LOOP_MIN the body's SHA-256 (which releases the GIL) runs on a worker thread,
-    so the loop serves other requests meanwhile; below it, inline, where a thread costs more."""
-    import threading
+@pytest.mark.parametrize("size", [200, 150_000])
+def test_a_body_answered_before_it_was_read_whole_has_no_digest(size: int) -> None:
+    """A request refused before its body was read (a 404 for a non-JSON upload) is journaled
+    with the bytes that were read and no digest, not the digest of an empty body; a GET that
+    announces no body has the empty body's digest."""
+    import hashlib
 
-    from harness.mock import journaling
-
-    monkeypatch.setattr(journaling, "OFF_LOOP_MIN", 100_000)
-    threads: list[int] = []
-    hash_parts = journaling._Exchange.hash_parts
-
-    def watched(self: journaling._Exchange) -> object:
-        threads.append(threading.get_ident())
-        return hash_parts(self)
-
-    monkeypatch.setattr(journaling._Exchange, "hash_parts", watched)
     with _client() as c:
-        for size in (70_000, 150_000):
-            assert c.post(CHAT, headers=BEARER, json=_chat(user="x" * size)).status_code == 200
-        assert len(c.get("/_harness/journal").json()["entries"]) == 2
-    inline, off_loop = threads
-    assert inline != off_loop
+        assert c.post("/modelbest/v1/nowhere", headers={**BEARER, "content-type": "text/plain"},
+                      content=b"x" * size).status_code == 404
+        assert c.get("/modelbest/v1/models", headers=BEARER).status_code == 200
+        refused, listed = c.get("/_harness/journal").json()["entries"]
+    assert refused["body_sha256"] is None and refused["body_bytes"] < size
+    assert listed["body_sha256"] == hashlib.sha256(b"").hexdigest()
 
 
 def test_a_record_of_types_marshal_refuses_is_still_journaled() -> None:
