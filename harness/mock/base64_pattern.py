@@ -28,8 +28,9 @@ BASE64_TAIL = "[A-Za-z0-9+/]+={0,2}$"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _SLICE = 1 << 20  # encode and scan in slices: no full copy of the string at any moment
 HAND_ON_MIN = 1 << 20  # base64 bodies from this long keep their decoded slices for media.parse
-# The current request's decoded base64 bodies: id(string) -> (string, start, decoded slices).
-_DECODED: ContextVar[dict[int, tuple[str, int, list[bytes]]] | None] = ContextVar(
+# The current request's decoded base64 bodies: id(string) -> (string, start, decoded slices, or
+# None for a string vouched for but not decoded).
+_DECODED: ContextVar[dict[int, tuple[str, int, list[bytes] | None]] | None] = ContextVar(
     "vlm_harness_decoded_base64", default=None)
 
 
@@ -42,6 +43,15 @@ def handing_on() -> Iterator[None]:
         yield
     finally:
         _DECODED.reset(token)
+
+
+def vouch(value: str, start: int) -> None:
+    """Within :func:`handing_on`: ``value[start:]`` (this very string) is known to be strict
+    base64 (:mod:`harness.mock.data_urls` decoded it from the body), so the pattern check
+    passes it without a walk; the media check decodes it, on a worker thread."""
+    kept = _DECODED.get()
+    if kept is not None:
+        kept[id(value)] = (value, start, None)
 
 
 def predecoded(value: str, start: int) -> list[bytes] | None:
@@ -85,12 +95,15 @@ def matches_base64(head: re.Pattern[str], instance: str) -> bool:
 def _tail(instance: str, start: int) -> bool:
     """Whether ``instance[start:]`` is ``[A-Za-z0-9+/]+={0,2}`` up to the end or a final
     newline (where "$" also matches)."""
+    kept = _DECODED.get()
+    vouched = kept.get(id(instance)) if kept else None
+    if vouched is not None and vouched[0] is instance and vouched[1] == start and vouched[2] is None:
+        return True  # strict base64 to the end: the pattern matches
     end = len(instance) - instance.endswith("\n")
     last = instance[max(start, end - 3):end]
     padding = len(last) - len(last.rstrip("="))
     if padding > 2 or end - padding <= start:
         return False
-    kept = _DECODED.get()
     # Not with a final newline: "$" lets it through, strict decoding does not.
     keep = kept is not None and end == len(instance) and end - start >= HAND_ON_MIN
     decoded: list[bytes] | None = [] if keep else None

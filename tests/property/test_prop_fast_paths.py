@@ -7,7 +7,8 @@ made where the text is split, and a request body's integral floats are made ints
 parser's float hook; each must agree with the slow way on any text (any code point, control
 characters and the separators included), any integer and any JSON document; and
 :func:`harness.mock.edge.parse_json`'s msgspec parse reads every document it accepts (numbers
-and escapes included, damaged ones too) as json does.
+and escapes included, damaged ones too) as json does; with its long data URLs lifted out
+(:mod:`harness.mock.data_urls`), it reads every body, damaged or not, as it does whole.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import json
 from unittest import mock
 
 import msgspec
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.responses import Response
 
-from harness.mock import edge, generate, sse
+from harness.mock import data_urls, edge, generate, sse
 from harness.mock.edge import integral
 
 # What the chat answers hold: strings, integers, booleans and nulls, nested (no floats).
@@ -106,3 +107,38 @@ def test_the_fast_parse_agrees_with_json_on_damaged_documents(doc: object, junk:
     at %= len(raw) + 1
     damaged = raw[:at] + junk + raw[at + len(junk) // 2:]
     assert repr(edge.parse_json(damaged)) == repr(_json_path(damaged))
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# A data URL's parts, each sometimes what JSON treats specially or base64 refuses.
+_DATA_URLS = st.builds(
+    lambda mime, body, pad, tail: f"data:{mime};base64,{body}{pad}{tail}",
+    st.sampled_from(["image/png", "", "image/png;name=a,b", "x\"y", "caf\u00e9", "a\tb"]),
+    st.text(alphabet=_B64, min_size=8, max_size=40).map(lambda t: t[:len(t) // 4 * 4]),
+    st.sampled_from(["", "=", "==", "==="]),
+    st.sampled_from(["", "", "", " ", "-", "\"", "\\", "\n", "\u0000", "\u00e9", "=AAA"]))
+_NODES = st.recursive(
+    _DATA_URLS | st.text(max_size=4) | st.integers(),
+    lambda kids: st.lists(kids, max_size=3)
+    | st.dictionaries(st.text(max_size=3) | _DATA_URLS, kids, max_size=3), max_leaves=6)
+_WITH_DATA_URLS = (st.lists(_NODES, min_size=1, max_size=3)  # a body is an object or array
+                   | st.dictionaries(st.text(max_size=3) | _DATA_URLS, _NODES, min_size=1,
+                                     max_size=3))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_WITH_DATA_URLS, st.binary(max_size=3), st.integers(min_value=0), st.booleans())
+def test_a_body_reads_the_same_with_its_data_urls_lifted_out(doc: object, junk: bytes, at: int,
+                                                             damage: bool) -> None:
+    """Lifting the data URLs out reads every body exactly as parsing it whole does: any
+    header, any padding, a string that only looks like base64 (a space, an escape, a quote),
+    one as a key, one dropped by a repeated key, damage anywhere (bytes cut or spliced in)."""
+    raw = json.dumps(doc, ensure_ascii=False).encode()
+    if damage:
+        at %= len(raw) + 1
+        raw = raw[:at] + junk + raw[at + len(junk) // 2:]
+    with mock.patch.object(data_urls, "MIN_LENGTH", 8):
+        lifted = edge.parse_json(raw)
+    with mock.patch.object(data_urls, "lift", lambda raw: None):
+        whole = edge.parse_json(raw)
+    assert repr(lifted) == repr(whole)
