@@ -7,8 +7,9 @@ pybase64 (SIMD, 1 MiB at a time, straight from the body's bytes) finds valid hol
 JSON treats specially, so :func:`lift` cuts each such string out of the body, the parser reads
 the small rest with a unique token in its place, and :meth:`Lifted.put_back` makes the string
 with one ASCII copy (~1 ms). It is exact: each token must come back as a whole string value,
-once, or the caller parses the body whole (``tests/property/test_prop_fast_paths.py`` compares
-the two on generated bodies, damaged ones included). Each string put back is vouched for
+once, and in no other string or key, or the caller parses the body whole
+(``tests/property/test_prop_fast_paths.py`` compares the two on generated bodies, damaged ones
+included). Each string put back is vouched for
 (:func:`harness.mock.base64_pattern.vouch`), so the schema's check does not walk it again and
 the media check decodes it on a worker thread, off the loop.
 """
@@ -48,9 +49,11 @@ class Lifted:
 
     def put_back(self, document: Any) -> bool:
         """Put each cut string back into ``document`` (the parsed :attr:`rest`) in place of its
-        token; False if any token is not there as a whole string value (it was a key, or a
-        repeated key dropped it) or occurs in :attr:`rest` beside the one put there: then the
-        body is parsed whole."""
+        token; False (then the body is parsed whole) unless each token's bytes occur once in
+        :attr:`rest` and its text once in the document, as a whole string value, and in no
+        other string or key. Then what was cut was exactly the content of that string (a
+        token is plain text: its bytes read as itself in any string), and the body parses to
+        the document with the cut strings in place of the tokens."""
         tokens = {self._token(i): i for i in range(len(self.cuts))}
         if any(self.rest.count(t.encode()) != 1 for t in tokens):
             return False
@@ -60,8 +63,14 @@ class Lifted:
             node = stack.pop()
             pairs = node.items() if isinstance(node, dict) else enumerate(node)
             for key, value in pairs:
+                # A token's bytes inside a key or a longer string: what was cut was not a
+                # string's whole content (an escaped quote taken for the opening one).
+                if isinstance(key, str) and _TOKEN in key:
+                    return False
                 if isinstance(value, str):
-                    if value in tokens:
+                    if _TOKEN in value:
+                        if value not in tokens:
+                            return False
                         found.append((node, key, tokens[value]))
                 elif isinstance(value, (dict, list)):
                     stack.append(value)

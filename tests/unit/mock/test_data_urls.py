@@ -80,6 +80,12 @@ def test_the_token_found_in_the_body_itself_is_not_trusted(monkeypatch: pytest.M
     assert edge.parse_json(raw) == {"url": "t-000000"}
     raw = json.dumps({"url": URL, "note": "t-000000"}).encode()
     assert edge.parse_json(raw) == {"url": URL, "note": "t-000000"}
+    # What rfind took for the opening quote is an escaped one: the cut sits inside a longer
+    # string, and the token's text is spelt with an escape elsewhere.
+    raw = (b'{"x": "pre\\"' + URL.encode() + b'", "y": "\\u0074-000000"}')
+    assert edge.parse_json(raw) == {"x": 'pre"' + URL, "y": "t-000000"}
+    raw = (b'{"pre\\"' + URL.encode() + b'": 1, "y": "\\u0074-000000"}')  # in a key, alike
+    assert edge.parse_json(raw) == {'pre"' + URL: 1, "y": "t-000000"}
 
 
 def test_only_strict_base64_is_lifted() -> None:
