@@ -16,6 +16,7 @@ the media check decodes it on a worker thread, off the loop.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -51,11 +52,16 @@ class Lifted:
         """Put each cut string back into ``document`` (the parsed :attr:`rest`) in place of its
         token; False (then the body is parsed whole) unless each token's bytes occur once in
         :attr:`rest` and its text once in the document, as a whole string value, and in no
-        other string or key. Then what was cut was exactly the content of that string (a
-        token is plain text: its bytes read as itself in any string), and the body parses to
-        the document with the cut strings in place of the tokens."""
+        other string or key, and (where a ``\\u`` escape could spell it) no object repeats a
+        key. Then what was cut was exactly the content of that string (a token is plain text:
+        its bytes read as itself in any string), and the body parses to the document with the
+        cut strings in place of the tokens."""
         tokens = {self._token(i): i for i in range(len(self.cuts))}
         if any(self.rest.count(t.encode()) != 1 for t in tokens):
+            return False
+        # Only a \u escape spells a token's text in other bytes; such a string could stand
+        # where a repeated key dropped the token's own (the parser keeps the last value).
+        if b"\\u" in self.rest and _repeats_a_key(self.rest):
             return False
         found: list[tuple[dict[Any, Any] | list[Any], Any, int]] = []
         stack: list[Any] = [document]
@@ -83,6 +89,21 @@ class Lifted:
             vouch(value, body - start)
             node[key] = value
         return True
+
+
+def _repeats_a_key(text: bytes) -> bool:
+    """Whether an object of ``text`` (small: a body less its data URLs) repeats a key."""
+    repeated = False
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        nonlocal repeated
+        repeated = repeated or len({key for key, _ in items}) < len(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):  # read differently by json: cannot tell, so say yes
+        return True
+    return repeated
 
 
 def lift(raw: bytes) -> Lifted | None:

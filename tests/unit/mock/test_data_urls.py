@@ -80,6 +80,8 @@ def test_the_token_found_in_the_body_itself_is_not_trusted(monkeypatch: pytest.M
     assert edge.parse_json(raw) == {"url": "t-000000"}
     raw = json.dumps({"url": URL, "note": "t-000000"}).encode()
     assert edge.parse_json(raw) == {"url": URL, "note": "t-000000"}
+    raw = json.dumps({"url": URL}).encode()[:-1] + b', "url": "\\u0074-000000"}'  # spelt
+    assert edge.parse_json(raw) == {"url": "t-000000"}  # otherwise
     # What rfind took for the opening quote is an escaped one: the cut sits inside a longer
     # string, and the token's text is spelt with an escape elsewhere.
     raw = (b'{"x": "pre\\"' + URL.encode() + b'", "y": "\\u0074-000000"}')
