@@ -29,6 +29,7 @@ MIN_LENGTH = 1 << 20  # base64 shorter than this is left to the parser: lifting 
 _MARK = b";base64,"
 _HEAD_MAX = 1024  # bytes from the opening quote to the base64 (media._split bounds it alike)
 _SLICE = 1 << 20
+_MISSES = 64  # marks of short or invalid data URLs (inline thumbnails, say) before giving up
 _TOKEN = "vlm-harness-lifted-" + secrets.token_hex(8) + "-"
 
 
@@ -118,18 +119,25 @@ def lift(raw: bytes) -> Lifted | None:
 def _cuts(raw: bytes) -> Iterator[tuple[int, int, int]]:
     """(start, base64 start, end) of each string to lift: ``raw[start - 1]`` and ``raw[end]``
     are its quotes if it is a string at all (:meth:`Lifted.put_back` makes sure it is)."""
-    view, pos = memoryview(raw), 0
-    while (mark := raw.find(_MARK, pos)) >= 0:
+    # Linear in the body whatever it holds (a hostile one may repeat the mark millions of
+    # times): each quote is searched for once, each string's base64 checked at most once,
+    # and after _MISSES marks that were no long data URL's the rest is left to the parser.
+    view, pos, end, misses = memoryview(raw), 0, -1, 0
+    while misses < _MISSES and (mark := raw.find(_MARK, pos)) >= 0:
         body = mark + len(_MARK)
+        if end < body:
+            end = raw.find(b'"', body)
+            if end < 0:
+                return
         start = raw.rfind(b'"', max(0, mark - _HEAD_MAX), mark) + 1
-        end = raw.find(b'"', body)
-        if end < 0:
-            return
-        if start and end - body >= MIN_LENGTH and _plain(raw[start:body]) and _base64(view, body, end):
+        if not start:  # no opening quote near: not a data URL's header
+            pos, misses = body, misses + 1
+            continue
+        if end - body >= MIN_LENGTH and _plain(raw[start:body]) and _base64(view, body, end):
             yield start, body, end
-            pos = end + 1
         else:
-            pos = body
+            misses += 1
+        pos = end + 1  # a later mark in the same string is no data URL's
 
 
 def _plain(head: bytes) -> bool:

@@ -104,3 +104,30 @@ def _json_or_problem(raw: bytes) -> object:
 
     with mock.patch.object(data_urls, "lift", lambda raw: None):
         return edge.parse_json(raw)
+
+
+def test_a_body_full_of_marks_is_checked_once_per_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile body repeating ";base64," costs one pass: each string's base64 is checked at
+    most once, not once for every mark in it."""
+    checked: list[int] = []
+    real = data_urls._base64
+
+    def counted(view: memoryview, start: int, end: int) -> bool:
+        checked.append(start)
+        return real(view, start, end)
+
+    monkeypatch.setattr(data_urls, "_base64", counted)
+    noisy = "data:a;base64," + "AAAA;base64," * 500 + "AAAA" * 500
+    raw = json.dumps({"u": noisy, "v": URL, "w": ";base64," * 200}).encode()
+    assert edge.parse_json(raw) == {"u": noisy, "v": URL, "w": ";base64," * 200}
+    assert len(checked) == 3  # once a string: "u" and "w" refused (not base64), "v" lifted
+
+
+def test_marks_that_lead_nowhere_end_the_search() -> None:
+    """Past a few dozen marks that were no long data URL's, the rest of the body is left to
+    the parser (read the same, only not lifted): a body cannot make the search cost more."""
+    thumbnails = [media.data_url(of_size("png", 100), "image/png")] * 70
+    raw = json.dumps({"thumbnails": thumbnails, "image": URL}).encode()
+    assert data_urls.lift(raw) is None
+    assert edge.parse_json(raw) == {"thumbnails": thumbnails, "image": URL}
+    assert data_urls.lift(json.dumps({"thumbnails": thumbnails[:10], "image": URL}).encode())
