@@ -47,7 +47,7 @@ def handing_on() -> Iterator[None]:
 
 def vouch(value: str, start: int) -> None:
     """Within :func:`handing_on`: ``value[start:]`` (this very string) is known to be strict
-    base64 (:mod:`harness.mock.data_urls` decoded it from the body), so the pattern check
+    base64 (:mod:`harness.mock.data_urls` checked it in the body's bytes), so the pattern check
     passes it without a walk; the media check decodes it, on a worker thread."""
     kept = _DECODED.get()
     if kept is not None:

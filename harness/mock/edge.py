@@ -99,7 +99,8 @@ def parse_json(raw: bytes | bytearray | str, status: int = 400) -> Any | Problem
     small chat), holding nothing but the parsed value, and it refuses every hostile value
     itself. Whatever it refuses goes to json, whose verdicts and messages clients have always
     seen (json reads some of those: a BOM, UTF-16, an integer of 4300 digits), and then through
-    :func:`flaw`."""
+    :func:`flaw`. A body holding megabytes of base64 data URLs is first tried with them lifted
+    out (:mod:`harness.mock.data_urls`), which reads it exactly as the whole parse would."""
     if not raw or raw.isspace():
         return Problem(status, "request body is empty; expected a JSON object")
     lifted = data_urls.lift(raw) if isinstance(raw, bytes) else None
