@@ -18,7 +18,7 @@ import json
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -52,6 +52,15 @@ class _Deferred:
         return entry
 
 
+def sha256_of(parts: Iterable[bytes]) -> Any:
+    """The SHA-256 (a hashlib object) of a body's chunks, taken chunk by chunk: a 13 MB body
+    is not joined to be hashed."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest
+
+
 _PUBLISH = threading.Lock()  # a held entry's readers publish what they made under it
 
 
@@ -75,11 +84,8 @@ class _Held:
             return entry
         if parts is None:
             made = replace(entry, body_sha256=None)
-        else:  # chunk by chunk: a 13 MB body is not joined to be hashed
-            digest = hashlib.sha256()
-            for part in parts:
-                digest.update(part)
-            made = replace(entry, body_sha256=digest.hexdigest())
+        else:
+            made = replace(entry, body_sha256=sha256_of(parts).hexdigest())
         with _PUBLISH:  # a digest once taken stands, whichever reader finishes last
             if self._entry.body_sha256 == "" or made.body_sha256:
                 self._entry = made

@@ -39,6 +39,7 @@ from harness.errors import UsageError
 from harness.media import Payload
 from harness.mock import faults
 from harness.mock.base64_pattern import handing_on
+from harness.mock.journal_store import sha256_of
 from harness.mock.routing import Route
 from harness.providers import Api, Profile
 from harness.secrets import CREDENTIAL_HEADERS, REDACTED
@@ -133,7 +134,7 @@ class _Exchange:
         if chunk:
             self.size += len(chunk)
             if self.digest is None and self.size > BODY_CAP:  # too large to keep: hashed instead
-                self.digest, self.parts = self.hash_parts(), []
+                self.digest, self.parts = sha256_of(self.parts), []
             if self.digest is None:
                 self.parts.append(chunk)
             else:
@@ -154,13 +155,6 @@ class _Exchange:
             self.answered += len(chunk)
         assert self.send is not None
         return self.send(message)
-
-    def hash_parts(self) -> Any:
-        """The SHA-256 of the parts, chunk by chunk: a 13 MB body is not joined to be hashed."""
-        digest = hashlib.sha256()
-        for part in self.parts:
-            digest.update(part)
-        return digest
 
     def record(self, scope: Scope, seq: int, started: float, runtime_fault: str,
                keep_body: bool) -> _Record:
