@@ -22,6 +22,7 @@ limit"; the explaining validator decides what a "no" means.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -91,6 +92,12 @@ def overlay_key(overlay: Any) -> str:
     if len(_KEYS) < 4096:  # profiles hold a few dozen; anything past that is not cached
         _KEYS[id(overlay)] = (overlay, key)
     return key
+
+
+def checker(name: str, overlay: Any) -> Callable[[Any], bool]:
+    """:func:`accepts` for one (schema, dialect), bound once: a handler that validates every
+    request against the same pair keeps it and skips the two lookups (~0.5 us a request)."""
+    return _compiled(name, overlay_key(overlay)).is_valid  # type: ignore[no-any-return]
 
 
 def accepts(instance: Any, name: str, overlay_json: str = "") -> bool:

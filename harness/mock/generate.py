@@ -44,14 +44,16 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
-# The word a digest byte picks (_WORDS[byte % 18]), looked up in C by map below
+# The word a digest byte picks (_WORDS[byte % 18]), one index per byte
 _WORD_OF_BYTE = tuple(_WORDS[b % len(_WORDS)] for b in range(256))
 
 
 def filler(seed_material: str, n_words: int) -> str:
     h = hashlib.sha256(seed_material.encode()).digest()
-    cycled = h * (n_words // len(h) + 1)  # byte i of the digest, round again past its 32
-    return " ".join(map(_WORD_OF_BYTE.__getitem__, cycled[:n_words]))
+    if n_words > len(h):  # byte i of the digest, round again past its 32
+        h *= n_words // len(h) + 1
+    # a list comprehension, not map(_WORD_OF_BYTE.__getitem__, ...): 0.3 us less a call
+    return " ".join([_WORD_OF_BYTE[b] for b in h[:n_words]])
 
 
 class Answer(NamedTuple):  # not a frozen dataclass: made per answer, in a third of the time
@@ -73,15 +75,16 @@ def answer(model: str, prompt: str, received: Sequence[media.Payload], seed: int
     else:
         head = "Received text only."
     shown = prompt if len(prompt) <= 200 else f"{prompt[:200]}..."
-    body = f"{head} Prompt: {shown!r}. " + filler(
-        digest(model, prompt, *(p.sha256 or p.url for p in received), seed), 12) + "."
+    seed_material = digest(model, prompt, *(p.sha256 or p.url for p in received), seed) if (
+        received) else digest(model, prompt, seed)  # text only: no generator to make
+    body = f"{head} Prompt: {shown!r}. {filler(seed_material, 12)}."
     if reasoning:
         body = f"<think>{filler(digest('think', body), 6)}</think>\n{body}"
     n_tokens = count_tokens(body)
     if max_tokens is not None and n_tokens > max_tokens:
         # whole pieces joined split back into the same pieces: max_tokens of them
-        return Answer("".join(tokens(body)[:max_tokens]), truncated=True, n_tokens=max_tokens)
-    return Answer(body, truncated=False, n_tokens=n_tokens)
+        return Answer("".join(tokens(body)[:max_tokens]), True, max_tokens)
+    return Answer(body, False, n_tokens)  # positional: keywords cost a NamedTuple ~0.15 us
 
 
 def request_id(*parts: object) -> str:

@@ -249,7 +249,7 @@ class Recorder:
         headers = {k: REDACTED if k in CREDENTIAL_HEADERS else scrub(v) for k, v in raw.items()}
         found = next(((p, a) for prefix, p, a in self.apis if path.startswith(f"{prefix}/")), None)
         provider, api = (found[0].name, found[1]) if found else ("", None)
-        key = api.auth.presented_key(raw) if api else None
+        key = api.auth.presented_key(head) if api else None
         key_header = next((s.header.lower() for s in api.auth.styles if s.header.lower() in raw),
                           "") if api and key is not None else ""
         parsed = notes.get("body", _UNSET)

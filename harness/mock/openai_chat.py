@@ -54,16 +54,19 @@ def offered_models(api: Api) -> list[str]:
     return ids
 
 
+_MEDIA_KINDS = {"image_url": media.MediaKind.IMAGE, "video_url": media.MediaKind.VIDEO}
+
+
 def media_items(messages: list[dict[str, Any]]) -> Iterator[MediaItem]:
     """Every image_url / video_url part of the user turns, with its JSON pointer."""
-    kinds = {"image_url": media.MediaKind.IMAGE, "video_url": media.MediaKind.VIDEO}
     for i, message in enumerate(messages):
         if message["role"] != "user" or isinstance(message["content"], str):
             continue
         for j, part in enumerate(message["content"]):
-            if part["type"] in kinds:
+            kind = _MEDIA_KINDS.get(part["type"])
+            if kind is not None:
                 yield MediaItem(f"/messages/{i}/content/{j}/{part['type']}/url",
-                                part[part["type"]]["url"], kinds[part["type"]])
+                                part[part["type"]]["url"], kind)
 
 
 def texts_of(message: dict[str, Any]) -> list[str]:
@@ -159,7 +162,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         if n > MAX_CHOICES:
             return ctx.error(400, f"n: {n} is more than the {MAX_CHOICES} choices this mock serves "
                                   "(a guard of the mock, not a provider limit)", "n")
-        payloads = await ctx.media(items)
+        payloads = await ctx.media(items) if items else []  # text only: no coroutine to make
         if isinstance(payloads, JSONResponse):
             return payloads
 

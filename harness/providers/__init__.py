@@ -11,7 +11,7 @@ against ``schemas/harness/profile.json`` when loaded; adding a provider means ad
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -50,6 +50,12 @@ class Auth:
     optional: bool = False
     versions: tuple[str, ...] = ()
     source: Source | None = None
+    # each style's header as a request head names it (lower case, latin-1 bytes), and prefix
+    _wanted: tuple[tuple[bytes, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_wanted", tuple(
+            (s.header.lower().encode("latin-1"), s.prefix) for s in self.styles))
 
     def headers(self, key: str, style: int = 0) -> dict[str, str]:
         chosen = self.styles[style]
@@ -58,13 +64,16 @@ class Auth:
             out["anthropic-version"] = self.versions[0]
         return out
 
-    def presented_key(self, headers: Mapping[str, str]) -> str | None:
-        """The key a request carries in any accepted style; ``headers`` by lower-case name
-        (Starlette's ``Headers``, or the dict the journal makes of a request's head)."""
-        for style in self.styles:
-            value = headers.get(style.header.lower())
-            if value is not None and value.startswith(style.prefix):
-                return value[len(style.prefix):].strip()
+    def presented_key(self, head: Sequence[tuple[bytes, bytes]]) -> str | None:
+        """The key a request carries in any accepted style, read from its ASGI head (names in
+        lower case), each header's first occurrence as Starlette's ``Headers`` reads it."""
+        for name, prefix in self._wanted:
+            for key, raw in head:
+                if key == name:
+                    value = raw.decode("latin-1")
+                    if value.startswith(prefix):
+                        return value[len(prefix):].strip()
+                    break
         return None
 
     def key_from_env(self) -> str | None:

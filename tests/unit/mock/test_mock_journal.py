@@ -57,6 +57,21 @@ def test_a_refused_request_is_journaled_with_its_body_facts_and_the_wrong_key_na
     assert entry.answer.error == "authentication_error"
 
 
+@pytest.mark.parametrize("first, second, status", [
+    (MOCK_KEY, "not-the-key-123", 200), ("not-the-key-123", MOCK_KEY, 401)])
+def test_a_repeated_key_header_is_read_as_the_mock_read_it(first: str, second: str,
+                                                            status: int) -> None:
+    # Two Authorization headers: the mock authenticates with the first, and the journal must
+    # name that one (it named the last, from a dict of the head, before the two shared a reader).
+    with _client() as c:
+        answer = c.post(CHAT, headers=[("authorization", f"Bearer {first}"),
+                                       ("authorization", f"Bearer {second}")], json=_chat())
+        (raw,) = c.get("/_harness/journal").json()["entries"]
+    entry = journal.Entry.from_dict(raw)
+    assert answer.status_code == entry.status == status
+    assert entry.key == journal.key_digest(first) and entry.key_accepted is (status == 200)
+
+
 def test_since_and_clear_read_a_run_in_pieces() -> None:
     with _client() as c:
         c.post(CHAT, headers=BEARER, json=_chat())
