@@ -67,6 +67,7 @@ _Record = tuple[list[tuple[bytes, bytes]], str, str, int, float, float, bytes, i
 # What the handler of the request being journaled noted for it (None outside a journaled one).
 _NOTES: ContextVar[dict[str, Any] | None] = ContextVar("vlm_harness_journal_notes", default=None)
 _UNSET = object()
+_NO_NOTES: dict[str, Any] = {}  # a deferred entry's: never written (the handler notes nothing)
 
 
 def note_body(parsed: Any) -> None:
@@ -129,7 +130,10 @@ class _Exchange:
 
     async def take(self) -> Message:
         assert self.receive is not None
-        message = await self.receive()
+        return self.took(await self.receive())
+
+    def took(self, message: Message) -> Message:
+        """``message``, received, with its chunk kept (or hashed past BODY_CAP)."""
         chunk = message.get("body", b"")
         if chunk:
             self.size += len(chunk)
@@ -193,12 +197,12 @@ class Recorder:
         # request refused before its body was looked at (401) is journaled with its facts;
         # uploads stream through untouched, under their own size limits.
         if b"json" in _header(scope["headers"], b"content-type"):
-            while x.more and x.digest is None:
-                x.early.append(await x.take())
+            while x.more and x.digest is None:  # not x.take(): a coroutine fewer a message
+                x.early.append(x.took(await receive()))
         # A body read whole and small makes a deferred entry, which parses its raw bytes if it
         # is ever read: what the handler works out is not needed, so it notes nothing.
         small = not x.more and x.size <= DEFER_MAX
-        notes: dict[str, Any] = {}
+        notes: dict[str, Any] = _NO_NOTES if small else {}
         token = None if small else _NOTES.set(notes)
         try:
             if small:

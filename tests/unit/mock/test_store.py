@@ -6,15 +6,17 @@ went only when the next upload came; one provider's flood evicted another's jobs
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 
 import httpx
 import pytest
 
+from harness.mock import store as store_module
 from harness.mock.app import build_app
 from harness.mock.config import MOCK_KEY, MockConfig
-from harness.mock.store import BoundedStore, Journal
+from harness.mock.store import BoundedStore, Journal, Sweeper
 from harness.mock.transport import httpx_sync_transport
 from harness.strategies.media import of_size
 
@@ -49,6 +51,51 @@ def test_sweep_drops_expired_items_without_any_access() -> None:
     assert store.sweep() == 1 and list(store) == ["new"] and store.bytes == 100
     clock.now = 16.0
     assert store.sweep() == 1 and store.bytes == 0
+
+
+def test_the_sweep_starts_once_and_no_request_asks_for_the_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncio.get_running_loop() is a getpid system call on Python 3.11: one a request, a
+    # quarter of a small chat's system calls, until the sweeper stopped asking.
+    asked = []
+    real = asyncio.get_running_loop
+    monkeypatch.setattr(store_module.asyncio, "get_running_loop",
+                        lambda: asked.append(1) or real())
+    sweeps = []
+    sweeper = Sweeper(lambda: sweeps.append(1) or 0, 0.001)
+
+    async def requests() -> asyncio.Task[None] | None:
+        for _ in range(100):
+            sweeper.ensure_running()
+        await asyncio.sleep(0.05)
+        task = sweeper._task
+        await sweeper.stop()
+        return task
+
+    task = asyncio.run(requests())
+    assert len(asked) == 1 + 1 and sweeps  # one start, one stop; and it swept
+    assert task is not None and task.cancelled()
+
+
+def test_the_sweep_starts_again_on_a_new_loop_once_its_own_is_gone() -> None:
+    sweeper = Sweeper(lambda: 0, 60.0)
+
+    async def request() -> asyncio.Task[None] | None:
+        sweeper.ensure_running()
+        return sweeper._task
+
+    loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
+    try:  # run_until_complete leaves the first loop's sweep pending, its loop stopped
+        first, second = (loop.run_until_complete(request()) for loop in loops)
+        assert first is not None and second is not None and first is not second
+        assert not first.done() and second.get_loop() is loops[1]
+        assert loops[1].run_until_complete(request()) is second  # its loop runs it: kept
+    finally:
+        for loop in loops:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+                loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+            loop.close()
 
 
 def test_bad_budgets_are_refused() -> None:
