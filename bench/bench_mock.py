@@ -395,6 +395,13 @@ def summarise(runs: dict[tuple[str, str], list[dict[str, float]]], frames: dict[
         shown = f"{value * 50:.1f} req/s" if "50 req/s" in label else f"{value:.2f}x"
         lines.append(f"| {label} | {shown} | {'yes' if value >= want else 'NO'} |")
     wrk_cpu = statistics.median(r["wrk_cpu"] for v in runs.values() for r in v)
+    if multi in names:  # what the measured ratio cannot show on cores shared with wrk
+        one, many = med(runs, "mock", "small", "cpu_ms"), med(runs, multi, "small", "cpu_ms")
+        lines += ["", f"Small chat, CPU per request: {multi} {many * 1000:.0f} us, one worker "
+                  f"{one * 1000:.0f} us. With cores of their own (and wrk on another), "
+                  f"{args.workers} workers would serve ~{args.workers * one / max(many, 1e-9):.2f}x "
+                  "one worker; here they share the cores with wrk and the kernel's loopback "
+                  "work, whose cost per request does not shrink with the mock's."]
     lines += ["", f"wrk itself used a median {100 * wrk_cpu:.0f}% of one CPU while driving the servers.",
               f"In process, one 10 MB image request (read, parse, validate, decode, hash): "
               f"{cost['ms']:.0f} ms median; peak memory {cost['peak_x_image']:.2f}x the image "
