@@ -67,7 +67,6 @@ _Record = tuple[list[tuple[bytes, bytes]], str, str, int, float, float, bytes, i
 # What the handler of the request being journaled noted for it (None outside a journaled one).
 _NOTES: ContextVar[dict[str, Any] | None] = ContextVar("vlm_harness_journal_notes", default=None)
 _UNSET = object()
-_NO_NOTES: dict[str, Any] = {}  # a deferred entry's: never written (the handler notes nothing)
 
 
 def note_body(parsed: Any) -> None:
@@ -202,7 +201,7 @@ class Recorder:
         # A body read whole and small makes a deferred entry, which parses its raw bytes if it
         # is ever read: what the handler works out is not needed, so it notes nothing.
         small = not x.more and x.size <= DEFER_MAX
-        notes: dict[str, Any] = _NO_NOTES if small else {}
+        notes: dict[str, Any] = {}
         token = None if small else _NOTES.set(notes)
         try:
             if small:

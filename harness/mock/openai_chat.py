@@ -162,7 +162,7 @@ def routes(ctx: MockContext, host: str) -> list[BaseRoute]:
         if n > MAX_CHOICES:
             return ctx.error(400, f"n: {n} is more than the {MAX_CHOICES} choices this mock serves "
                                   "(a guard of the mock, not a provider limit)", "n")
-        payloads = await ctx.media(items) if items else []  # text only: no coroutine to make
+        payloads = await ctx.media(items)
         if isinstance(payloads, JSONResponse):
             return payloads
 
